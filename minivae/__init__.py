@@ -1,0 +1,1 @@
+"""minivae: a Variational Autoencoder built from scratch, every gradient written by hand."""

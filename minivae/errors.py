@@ -1,0 +1,34 @@
+"""The exceptions minivae raises on bad input.
+
+Every error minivae raises on purpose derives from `MinivaeError`, so the command line can print
+its message (which names the op, the shapes, the file or the path searched, and what to do) without
+a traceback. Each subclass also derives from the built-in exception a Python reader would expect.
+"""
+
+
+class MinivaeError(Exception):
+    """Base class: a message meant for the person at the keyboard."""
+
+
+class ShapeError(MinivaeError, ValueError):
+    """Arrays whose shapes do not fit the op they were given to."""
+
+
+class DTypeError(MinivaeError, TypeError):
+    """Inputs of mixed or unsupported dtypes, or something that is not an array at all."""
+
+
+class GraphError(MinivaeError, RuntimeError):
+    """backward() asked of a graph that cannot be differentiated, or a backward pass that broke."""
+
+
+class DataError(MinivaeError, ValueError):
+    """A dataset or data file that is missing, corrupt, or holds values the model cannot take."""
+
+
+class CheckpointError(MinivaeError):
+    """A checkpoint that is truncated, corrupt, or of another architecture."""
+
+
+class TrainingError(MinivaeError, RuntimeError):
+    """Training that cannot go on, such as a loss that turned NaN."""
