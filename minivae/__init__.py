@@ -1,1 +1,17 @@
-"""minivae: a Variational Autoencoder built from scratch, every gradient written by hand."""
+"""minivae: a Variational Autoencoder built from scratch, every gradient written by hand.
+
+    import numpy as np
+    import minivae
+
+    x = minivae.Tensor(np.random.randn(4, 3), requires_grad=True)
+    loss = minivae.ops.softplus(x).sum()
+    loss.backward()          # x.grad holds sigma(x)
+"""
+
+from minivae import ops
+from minivae.errors import MinivaeError
+from minivae.function import Function, no_grad
+from minivae.gradcheck import GradcheckReport, gradcheck
+from minivae.tensor import Tensor
+
+__all__ = ["Function", "GradcheckReport", "MinivaeError", "Tensor", "gradcheck", "no_grad", "ops"]

@@ -1,0 +1,58 @@
+"""Which array module does the math: NumPy on the CPU, CuPy on the GPU.
+
+The choice is read off the arrays themselves (as Chainer's `get_array_module` does), never from a
+global switch: an op given CuPy arrays computes with CuPy, an op given NumPy arrays with NumPy, and
+the op code is the same for both. This is the only module that imports cupy.
+"""
+
+import numpy
+
+try:  # cupy is an optional extra: `pip install "minivae[gpu]"`
+    import cupy
+except ImportError:  # pragma: no cover - depends on the machine
+    cupy = None
+
+
+def get_array_module(*arrays):
+    """Return `cupy` if any of `arrays` lives on the GPU, else `numpy`."""
+    if cupy is not None:
+        for array in arrays:
+            if isinstance(array, cupy.ndarray):
+                return cupy
+    return numpy
+
+
+def is_array(value):
+    """True for a NumPy or CuPy ndarray."""
+    if isinstance(value, numpy.ndarray):
+        return True
+    return cupy is not None and isinstance(value, cupy.ndarray)
+
+
+def module_for_device(device):
+    """The array module for `device` ("cpu" or "gpu"), with a clear error if it cannot be had."""
+    if device == "cpu":
+        return numpy
+    if device == "gpu":
+        if cupy is None:
+            raise ImportError('device "gpu" needs CuPy: pip install "minivae[gpu]"')
+        return cupy
+    raise ValueError(f'unknown device {device!r}: use "cpu" or "gpu"')
+
+
+def to_numpy(array):
+    """A NumPy copy of `array` wherever it lives (for printing, plotting and saving)."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    return array.get()
+
+
+def scatter_add(target, index, values):
+    """target[index] += values, adding repeated indices once each (np.add.at semantics)."""
+    xp = get_array_module(target)
+    if xp is numpy:
+        numpy.add.at(target, index, values)
+    else:
+        import cupyx  # noqa: PLC0415 - installed together with cupy
+
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,108 @@
+"""Function: one differentiable op, its forward and its hand-written backward side by side.
+
+An op is a subclass with two static methods that work on plain arrays (NumPy or CuPy):
+
+    forward(ctx, *arrays, **params) -> array (or a tuple of arrays)
+    backward(ctx, *grad_outputs)    -> one gradient per input (None where not needed)
+
+`ctx` carries what backward needs: `ctx.save_for_backward(...)` / `ctx.saved`, any attribute set
+on it, `ctx.xp` (the array module of the inputs) and `ctx.needs_input_grad` (one bool per input).
+`Op.apply(...)` turns tensors into arrays, runs forward, wraps the result in tensors and, unless
+inside `no_grad()`, records the node that `Tensor.backward` will later visit.
+"""
+
+import contextlib
+
+from minivae import backend
+from minivae.errors import DTypeError
+from minivae.tensor import Node, Tensor
+
+
+class _GradMode:
+    enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block ops build no graph: for evaluation, sampling and optimizer steps."""
+    previous, _GradMode.enabled = _GradMode.enabled, False
+    try:
+        yield
+    finally:
+        _GradMode.enabled = previous
+
+
+def is_grad_enabled():
+    return _GradMode.enabled
+
+
+class Context:
+    """What one op application keeps between its forward and its backward pass."""
+
+    def __init__(self, xp, needs_input_grad):
+        self.xp = xp
+        self.needs_input_grad = needs_input_grad
+        self.saved = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+
+class Function:
+    """Base class of every op. Subclasses define `forward` and `backward` (static methods)."""
+
+    @staticmethod
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        tensors = as_tensors(cls.__name__, inputs)
+        arrays = [t.data for t in tensors]
+        record = _GradMode.enabled and any(t.requires_grad for t in tensors)
+        ctx = Context(backend.get_array_module(*arrays), tuple(t.requires_grad for t in tensors))
+        result = cls.forward(ctx, *arrays, **params)
+        outputs = tuple(result) if isinstance(result, tuple) else (result,)
+        wrapped = tuple(Tensor(out, requires_grad=record) for out in outputs)
+        if record:
+            node = Node(cls, ctx, tensors, outputs)
+            for i, out in enumerate(wrapped):
+                out._node, out._output_index = node, i
+        return wrapped if isinstance(result, tuple) else wrapped[0]
+
+
+def as_tensors(op, inputs):
+    """Turn an op's inputs into tensors of one floating dtype, or say clearly why not.
+
+    Python numbers take the dtype of the tensors beside them (so `x * 2` keeps x float32);
+    arrays become constant tensors; anything else is an error naming the op.
+    """
+    dtypes = {v.dtype for v in inputs if isinstance(v, Tensor) or backend.is_array(v)}
+    if len(dtypes) > 1:
+        names = ", ".join(sorted(str(d) for d in dtypes))
+        shapes = ", ".join(str(getattr(v, "shape", "scalar")) for v in inputs)
+        raise DTypeError(
+            f"{op}: inputs have mixed dtypes ({names}; shapes {shapes}); minivae does not "
+            "promote silently: convert one of them first, e.g. x.astype(numpy.float32)"
+        )
+    dtype = dtypes.pop() if dtypes else backend.numpy.float64
+    xp = backend.get_array_module(
+        *[v.data if isinstance(v, Tensor) else v for v in inputs if not isinstance(v, int | float)]
+    )
+    tensors = []
+    for v in inputs:
+        if isinstance(v, Tensor):
+            tensors.append(v)
+        elif backend.is_array(v):
+            tensors.append(Tensor(v))
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            tensors.append(Tensor(xp.asarray(v, dtype=dtype)))
+        else:
+            raise DTypeError(
+                f"{op}: expected a Tensor, an array or a number, got {type(v).__name__}"
+            )
+    return tensors

@@ -1,0 +1,77 @@
+"""Reconstruction terms: -log p(x|z) per example, summed over the D data dimensions.
+
+Shapes: x and the decoder's output are (B, D); each op returns (B,), nats per example.
+
+Bernoulli, for pixels in [0, 1], from the decoder's logits l (p = sigma(l)):
+    -log p(x|z) = sum_j -[x log sigma(l) + (1 - x) log(1 - sigma(l))] = sum_j softplus(l) - x l
+The right-hand form is exact and stable: it never takes the log of a probability that rounded to
+0. Its derivatives: d/dl = sigma(l) - x, d/dx = -l.
+
+Gaussian, for real-valued x, with mean m and log-variance s (s may be shared, e.g. shape (D,)):
+    -log p(x|z) = sum_j 1/2 [log(2 pi) + s + (x - m)^2 e^-s]
+    d/dm = -(x - m) e^-s,  d/ds = 1/2 [1 - (x - m)^2 e^-s],  d/dx = (x - m) e^-s
+"""
+
+import math
+
+from minivae.errors import ShapeError
+from minivae.function import Function
+from minivae.ops.activations import stable_sigmoid, stable_softplus
+from minivae.ops.elementwise import check_broadcastable
+from minivae.tensor import unbroadcast
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class BernoulliNLL(Function):
+    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l."""
+
+    @staticmethod
+    def forward(ctx, logits, x):
+        if logits.ndim != 2 or logits.shape != x.shape:
+            raise ShapeError(
+                f"bernoulli_nll: logits {logits.shape} and x {x.shape} must both be (B, D)"
+            )
+        ctx.save_for_backward(logits, x)
+        return (stable_softplus(ctx.xp, logits) - x * logits).sum(axis=1)  # (B, D) -> (B,)
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, x = ctx.saved
+        g = g[:, None]  # (B,) -> (B, 1)
+        grad_logits = g * (stable_sigmoid(ctx.xp, logits) - x)
+        grad_x = -g * logits if ctx.needs_input_grad[1] else None
+        return grad_logits, grad_x
+
+
+class GaussianNLL(Function):
+    """sum_j 1/2 [log 2pi + s + (x - m)^2 e^-s] per row, s = logvar broadcast to (B, D)."""
+
+    @staticmethod
+    def forward(ctx, x, mean, logvar):
+        if x.ndim != 2 or mean.shape != x.shape:
+            raise ShapeError(f"gaussian_nll: x {x.shape} and mean {mean.shape} must both be (B, D)")
+        check_broadcastable("gaussian_nll", x, logvar)
+        inv_var = ctx.xp.exp(-logvar)
+        diff = x - mean
+        ctx.save_for_backward(diff, inv_var)
+        ctx.logvar_shape = logvar.shape
+        return 0.5 * (LOG_2PI + logvar + diff * diff * inv_var).sum(axis=1)  # (B, D) -> (B,)
+
+    @staticmethod
+    def backward(ctx, g):
+        diff, inv_var = ctx.saved
+        g = g[:, None]  # (B,) -> (B, 1)
+        scaled = g * diff * inv_var  # g (x - m) e^-s
+        grad_logvar = unbroadcast(0.5 * g * (1 - diff * diff * inv_var), ctx.logvar_shape)
+        return scaled, -scaled, grad_logvar
+
+
+def bernoulli_nll(logits, x):
+    """-log Bernoulli(x | sigma(logits)) summed over features: (B, D) -> (B,)."""
+    return BernoulliNLL.apply(logits, x)
+
+
+def gaussian_nll(x, mean, logvar):
+    """-log N(x | mean, exp(logvar)) summed over features: (B, D) -> (B,)."""
+    return GaussianNLL.apply(x, mean, logvar)

@@ -1,0 +1,106 @@
+"""The two ops that make an autoencoder variational: sampling z and the KL to the prior.
+
+The encoder gives, for each input x, a diagonal Gaussian q(z|x) = N(mu, sigma^2) with
+sigma = exp(logvar / 2). Shapes: mu, logvar, eps, z are (B, L); the KL is (B,).
+
+Reparameterization: z = mu + sigma * eps with eps ~ N(0, I) drawn outside the graph, so z is a
+differentiable function of (mu, logvar):
+    dz/dmu = 1,   dz/dlogvar = eps * sigma / 2     (since d sigma / d logvar = sigma / 2)
+
+KL to the prior N(0, I), in closed form per row:
+    KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - logvar_j)
+    dKL/dmu = mu,   dKL/dlogvar = (sigma^2 - 1) / 2 = (exp(logvar) - 1) / 2
+"""
+
+from minivae.errors import ShapeError
+from minivae.function import Function
+from minivae.rng import counter_normal
+
+
+def _check_gaussian(op, mu, logvar, eps=None):
+    if mu.ndim != 2 or mu.shape != logvar.shape or (eps is not None and eps.shape != mu.shape):
+        shapes = f"mu {mu.shape}, logvar {logvar.shape}" + (
+            "" if eps is None else f", eps {eps.shape}"
+        )
+        raise ShapeError(f"{op}: {shapes}: need mu, logvar (and eps) all of one shape (B, L)")
+
+
+class Reparameterize(Function):
+    """z = mu + exp(logvar / 2) * eps.   dz/dmu = 1,  dz/dlogvar = eps exp(logvar / 2) / 2."""
+
+    @staticmethod
+    def forward(ctx, mu, logvar, eps):
+        _check_gaussian("reparameterize", mu, logvar, eps)
+        sigma = ctx.xp.exp(0.5 * logvar)
+        ctx.save_for_backward(eps, sigma)
+        return mu + sigma * eps
+
+    @staticmethod
+    def backward(ctx, g):
+        eps, sigma = ctx.saved
+        grad_eps = g * sigma if ctx.needs_input_grad[2] else None  # dz/deps = sigma
+        return g, g * eps * sigma / 2, grad_eps
+
+
+class GaussianKL(Function):
+    """KL(N(mu, sigma^2) || N(0, I)) per row = 1/2 sum_j (mu^2 + exp(logvar) - 1 - logvar).
+
+    dKL/dmu = mu,  dKL/dlogvar = (exp(logvar) - 1) / 2.
+    """
+
+    @staticmethod
+    def forward(ctx, mu, logvar):
+        _check_gaussian("gaussian_kl", mu, logvar)
+        var = ctx.xp.exp(logvar)
+        ctx.save_for_backward(mu, var)
+        return 0.5 * (mu * mu + var - 1 - logvar).sum(axis=1)  # (B, L) -> (B,)
+
+    @staticmethod
+    def backward(ctx, g):
+        mu, var = ctx.saved
+        g = g[:, None]  # (B,) -> (B, 1)
+        return g * mu, g * (var - 1) / 2
+
+
+class SampleKL(Function):
+    """Both at once: z = mu + sigma * eps and the per-row KL, with eps drawn inside the op.
+
+    eps is the counter-based normal noise of (seed, stream) (see `minivae.rng`), so the op needs
+    no noise array from outside and a GPU kernel can draw the same eps in the same pass.
+    With upstream gradients gz (B, L) and gk (B,):
+        dL/dmu     = gz + gk mu
+        dL/dlogvar = gz eps sigma / 2 + gk (sigma^2 - 1) / 2
+    This is the NumPy reference that the fused CUDA kernel must match.
+    """
+
+    @staticmethod
+    def forward(ctx, mu, logvar, seed, stream):
+        _check_gaussian("sample_kl", mu, logvar)
+        xp = ctx.xp
+        eps = counter_normal(xp, mu.shape, seed, stream, mu.dtype)
+        sigma = xp.exp(0.5 * logvar)
+        var = sigma * sigma
+        ctx.save_for_backward(mu, eps, sigma, var)
+        kl = 0.5 * (mu * mu + var - 1 - logvar).sum(axis=1)  # (B,)
+        return mu + sigma * eps, kl
+
+    @staticmethod
+    def backward(ctx, gz, gk):
+        mu, eps, sigma, var = ctx.saved
+        gk = gk[:, None]  # (B,) -> (B, 1)
+        return gz + gk * mu, gz * eps * sigma / 2 + gk * (var - 1) / 2
+
+
+def reparameterize(mu, logvar, eps):
+    """z = mu + exp(logvar / 2) * eps for a given noise array eps (B, L)."""
+    return Reparameterize.apply(mu, logvar, eps)
+
+
+def gaussian_kl(mu, logvar):
+    """Per-row KL(q(z|x) || p(z)) of diagonal Gaussians against N(0, I): (B, L) -> (B,)."""
+    return GaussianKL.apply(mu, logvar)
+
+
+def sample_kl(mu, logvar, seed, stream):
+    """(z, kl): a reparameterized sample and the per-row KL, noise from (seed, stream)."""
+    return SampleKL.apply(mu, logvar, seed=seed, stream=stream)

@@ -1,0 +1,99 @@
+"""A counter-based random number generator (Philox4x32-10), the same on the CPU and the GPU.
+
+An ordinary generator carries a hidden state that each draw advances, so the numbers depend on
+the order things ran in. A counter-based generator is a pure function instead:
+
+    bits = philox(counter, key)
+
+Noise element i of draw number `stream` under `seed` is a function of (seed, stream, i) alone,
+so any thread on any device can compute it without talking to the others, and a run resumed from
+a checkpoint, or moved to the GPU, draws exactly the same noise. The CUDA kernels compute the
+same function; this module is their reference.
+
+Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a 4-word
+counter and a 2-word key go through 10 rounds of
+
+    (c0, c1, c2, c3) <- (hi(M1 c2) ^ c1 ^ k0,  lo(M1 c2),  hi(M0 c0) ^ c3 ^ k1,  lo(M0 c0))
+
+with the key bumped by the Weyl constants (W0, W1) between rounds. Normal draws come from two
+uniform words by the Box-Muller transform.
+"""
+
+import math
+
+from minivae import backend
+
+M0, M1 = 0xD2511F53, 0xCD9E8D57  # round multipliers
+W0, W1 = 0x9E3779B9, 0xBB67AE85  # key schedule (golden ratio, sqrt(3) - 1)
+MASK32 = 0xFFFFFFFF
+
+
+def philox4x32(counter, key, rounds=10):
+    """Apply Philox4x32 to arrays of counters.
+
+    counter: 4 uint32 arrays of one shape (c0..c3); key: 2 Python ints (k0, k1) below 2^32.
+    Returns 4 uint32 arrays of random bits. Products are formed in uint64 (32 x 32 -> 64 bits).
+    """
+    xp = backend.get_array_module(*counter)
+    c0, c1, c2, c3 = (c.astype(xp.uint64) for c in counter)
+    k0, k1 = key
+    for round_index in range(rounds):
+        if round_index:
+            k0, k1 = (k0 + W0) & MASK32, (k1 + W1) & MASK32
+        p0, p1 = c0 * M0, c2 * M1  # (hi, lo) halves of the 64-bit products
+        c0, c1, c2, c3 = (
+            (p1 >> 32) ^ c1 ^ k0,
+            p1 & MASK32,
+            (p0 >> 32) ^ c3 ^ k1,
+            p0 & MASK32,
+        )
+    return tuple(c.astype(xp.uint32) for c in (c0, c1, c2, c3))
+
+
+def counter_normal(xp, shape, seed, stream, dtype):
+    """Standard normal draws for the elements of `shape`, a function of (seed, stream, index).
+
+    Element i (flat, row-major) is lane i % 4 of block i // 4; the block's counter is
+    (block_lo, block_hi, stream_lo, stream_hi) and the key is (seed_lo, seed_hi). Lanes (0, 1)
+    and (2, 3) form Box-Muller pairs, computed in float64 and then cast to `dtype`:
+        u1 = (w0 + 1) / 2^32 in (0, 1],  u2 = w1 / 2^32 in [0, 1)
+        n0 = sqrt(-2 log u1) cos(2 pi u2),  n1 = sqrt(-2 log u1) sin(2 pi u2)
+    """
+    size = math.prod(shape)
+    blocks = xp.arange((size + 3) // 4, dtype=xp.uint64)
+    counter = (
+        (blocks & MASK32).astype(xp.uint32),
+        (blocks >> 32).astype(xp.uint32),
+        xp.full(blocks.shape, stream & MASK32, dtype=xp.uint32),
+        xp.full(blocks.shape, (stream >> 32) & MASK32, dtype=xp.uint32),
+    )
+    w = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))
+    lanes = []
+    for first, second in ((w[0], w[1]), (w[2], w[3])):
+        radius = xp.sqrt(-2.0 * xp.log((first.astype(xp.float64) + 1.0) / 2.0**32))
+        angle = (2.0 * math.pi / 2.0**32) * second.astype(xp.float64)
+        lanes += [radius * xp.cos(angle), radius * xp.sin(angle)]
+    normals = xp.stack(lanes, axis=1).reshape(-1)[:size]  # (blocks, 4) -> block-major order
+    return normals.reshape(shape).astype(dtype)
+
+
+class CounterRNG:
+    """A seeded source of normal noise whose whole state is two integers: (seed, stream).
+
+    Each call to `normal` uses the next stream, so saving (seed, stream) in a checkpoint and
+    restoring it reproduces every later draw exactly.
+    """
+
+    def __init__(self, seed, stream=0):
+        self.seed, self.stream = int(seed), int(stream)
+
+    def normal(self, xp, shape, dtype):
+        draws = counter_normal(xp, shape, self.seed, self.stream, dtype)
+        self.stream += 1
+        return draws
+
+    def state_dict(self):
+        return {"seed": self.seed, "stream": self.stream}
+
+    def load_state_dict(self, state):
+        self.seed, self.stream = int(state["seed"]), int(state["stream"])
