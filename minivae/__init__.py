@@ -1,11 +1,11 @@
 """minivae: a Variational Autoencoder built from scratch, every gradient written by hand.
 
-    import numpy as np
-    import minivae
+import numpy as np
+import minivae
 
-    x = minivae.Tensor(np.random.randn(4, 3), requires_grad=True)
-    loss = minivae.ops.softplus(x).sum()
-    loss.backward()          # x.grad holds sigma(x)
+x = minivae.Tensor(np.random.randn(4, 3), requires_grad=True)
+loss = minivae.ops.softplus(x).sum()
+loss.backward()          # x.grad holds sigma(x)
 """
 
 from minivae import ops

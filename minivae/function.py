@@ -67,6 +67,7 @@ class Function:
         ctx = Context(backend.get_array_module(*arrays), tuple(t.requires_grad for t in tensors))
         result = cls.forward(ctx, *arrays, **params)
         outputs = tuple(result) if isinstance(result, tuple) else (result,)
+        outputs = tuple(ctx.xp.asarray(out) for out in outputs)  # a NumPy scalar -> 0-d array
         wrapped = tuple(Tensor(out, requires_grad=record) for out in outputs)
         if record:
             node = Node(cls, ctx, tensors, outputs)

@@ -69,7 +69,9 @@ def gradcheck(fn, inputs, *, h=1e-6, tol=1e-6, seed=0, name=None, raise_on_failu
         if upstream is None:
             rng = backend.numpy.random.default_rng(seed)
             upstream = [xp.asarray(rng.standard_normal(out.shape)) for out in outputs]
-        return outputs, sum(float((u * out.data).sum()) for u, out in zip(upstream, outputs))
+        return outputs, sum(
+            float((u * out.data).sum()) for u, out in zip(upstream, outputs, strict=True)
+        )
 
     outputs, _ = objective()
     for out, u in zip(outputs, upstream, strict=True):

@@ -119,7 +119,8 @@ class Tensor:
                 if tensor._node is None:
                     _accumulate(tensor, g)
                 else:
-                    slots = pending.setdefault(tensor._node, [None] * len(tensor._node.output_specs))
+                    producer = tensor._node
+                    slots = pending.setdefault(producer, [None] * len(producer.output_specs))
                     i = tensor._output_index
                     slots[i] = g if slots[i] is None else slots[i] + g
 

@@ -69,7 +69,9 @@ class GetItem(Function):
         try:
             return x[index]
         except IndexError as err:
-            raise ShapeError(f"getitem: index {index!r} does not fit shape {x.shape}: {err}") from None
+            raise ShapeError(
+                f"getitem: index {index!r} does not fit shape {x.shape}: {err}"
+            ) from None
 
     @staticmethod
     def backward(ctx, g):

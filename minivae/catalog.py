@@ -1,0 +1,224 @@
+"""Every differentiable op of minivae, once, with how to draw inputs it can be checked on.
+
+The gradient tests, the planted-bug tests and `minivae gradcheck` all loop over `CASES`, so an op
+is checked exactly when it is listed here (a test fails when an op exists that no case covers).
+
+Each case draws its inputs through a `Picker`, which only has to supply small integers: the CLI
+uses a seeded NumPy generator, the tests use hypothesis (which then shrinks a failure to the
+smallest shapes). Inputs stay inside each op's domain (log and sqrt of positives) and away from
+kinks (relu at 0, ties in maximum), where a finite difference would straddle two derivatives.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from minivae import ops
+from minivae.ops import activations, elementwise, likelihoods, linalg, reduce, shape, vae
+
+
+class Picker:
+    """Draws shapes and float64 values from a source of small integers (`integer`)."""
+
+    def integer(self, low, high):  # inclusive bounds
+        raise NotImplementedError
+
+    @property
+    def rng(self):
+        """A NumPy generator for the values, seeded from the integer source."""
+        if not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng(self.integer(0, 2**31 - 1))
+        return self._rng
+
+    def size(self, low=1, high=4):
+        return self.integer(low, high)
+
+    def shape(self, min_dims=1, max_dims=3):
+        return tuple(self.size() for _ in range(self.integer(min_dims, max_dims)))
+
+    def broadcast_pair(self):
+        """Two shapes that broadcast: b may drop leading axes and have 1 where a does not."""
+        a = self.shape()
+        b = tuple(1 if self.integer(0, 2) == 0 else n for n in a[self.integer(0, len(a) - 1) :])
+        return (a, b) if self.integer(0, 1) else (b, a)
+
+    def normal(self, shape, scale=1.0):
+        return scale * self.rng.standard_normal(shape)
+
+    def uniform(self, shape, low, high):
+        return self.rng.uniform(low, high, shape)
+
+    def away_from_zero(self, shape, low=0.2, high=2.0):
+        return self.rng.choice([-1.0, 1.0], shape) * self.rng.uniform(low, high, shape)
+
+    def axes(self, ndim):
+        """None (all axes) or a non-empty subset of axes, negatives included."""
+        if self.integer(0, 2) == 0:
+            return None
+        chosen = [a for a in range(ndim) if self.integer(0, 1)] or [ndim - 1]
+        return tuple(a - ndim if self.integer(0, 1) else a for a in chosen)
+
+
+class RandomPicker(Picker):
+    """Sizes from a seeded NumPy generator (what `minivae gradcheck` uses)."""
+
+    def __init__(self, seed):
+        self._source = np.random.default_rng(seed)
+
+    def integer(self, low, high):
+        return int(self._source.integers(low, high + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class OpCase:
+    """One op to check: the Function classes it exercises, its input draw and its call."""
+
+    name: str
+    functions: tuple
+    draw: Callable  # Picker -> list of float64 arrays
+    call: Callable  # Tensors -> Tensor or tuple of Tensors
+
+
+def _binary(p):
+    return [p.normal(s) for s in p.broadcast_pair()]
+
+
+def _divide(p):
+    a, b = p.broadcast_pair()
+    return [p.normal(a), p.away_from_zero(b, 0.5)]
+
+
+def _no_ties(p):
+    """a on the quarter-odd grid (k/2 + 1/4), b on the half grid (k/2): |a - b| >= 1/4."""
+    a, b = p.broadcast_pair()
+    return [p.rng.integers(-4, 4, a) / 2 + 0.25, p.rng.integers(-4, 4, b) / 2.0]
+
+
+def _power(p):
+    a, b = p.broadcast_pair()
+    return [p.uniform(a, 0.5, 2.0), p.uniform(b, -2.0, 2.0)]
+
+
+def _reduction(op):
+    """A case for sum, mean or logsumexp over a random subset of axes, keepdims or not."""
+
+    def draw(p):
+        x = p.normal(p.shape())
+        return [x, p.axes(x.ndim), bool(p.integer(0, 1))]
+
+    return draw, lambda x, axes, keepdims: op(x, axis=axes, keepdims=keepdims)
+
+
+def _getitem_draw(p):
+    x = p.normal(p.shape(2, 3))
+    rows = p.rng.integers(0, x.shape[0], size=p.size(1, 5))  # repeats likely: scatter-add
+    return [x, (rows, slice(0, p.size(1, x.shape[1])))]
+
+
+def _transpose_draw(p):
+    x = p.normal(p.shape(1, 4))
+    return [x, tuple(int(a) for a in p.rng.permutation(x.ndim))]
+
+
+def _reshape_draw(p):
+    x = p.normal(p.shape(1, 3))
+    return [x, (-1,) if p.integer(0, 1) else tuple(reversed(x.shape))]
+
+
+def _concatenate_draw(p):
+    base = list(p.shape(1, 3))
+    axis = p.integer(0, len(base) - 1)
+    pieces = []
+    for _ in range(p.integer(2, 3)):
+        base[axis] = p.size()
+        pieces.append(p.normal(tuple(base)))
+    return [*pieces, axis]
+
+
+def _concatenate_call(*pieces_then_axis):
+    return ops.concatenate(pieces_then_axis[:-1], axis=pieces_then_axis[-1])
+
+
+def _split_draw(p):
+    x = p.normal(p.shape(1, 3))
+    axis = p.integer(0, x.ndim - 1)
+    cuts = sorted({p.integer(0, x.shape[axis]) for _ in range(p.integer(1, 2))})
+    return [x, cuts, axis]
+
+
+def _matmul_draw(p):
+    n, k, m = p.size(), p.size(), p.size()
+    batch = p.shape(0, 2)
+    a_batch = batch[p.integer(0, len(batch)) :] if batch else ()
+    return [p.normal((*a_batch, n, k)), p.normal((*batch, k, m))]
+
+
+def _linear_draw(p):
+    batch, fan_in, fan_out = p.size(1, 5), p.size(), p.size()
+    return [p.normal((batch, fan_in)), p.normal((fan_in, fan_out)), p.normal((fan_out,))]
+
+
+def _gaussian_draw(p, extra=0):
+    shape = (p.size(1, 4), p.size(1, 4))
+    return [p.normal(shape), p.uniform(shape, -2.0, 1.5)] + [p.normal(shape)] * extra
+
+
+def _bernoulli_draw(p):
+    shape = (p.size(1, 4), p.size(1, 6))
+    return [p.normal(shape, 3.0), p.uniform(shape, 0.0, 1.0)]
+
+
+def _gaussian_nll_draw(p):
+    shape = (p.size(1, 4), p.size(1, 5))
+    logvar_shape = [(), shape[1:], shape][p.integer(0, 2)]
+    return [p.normal(shape), p.normal(shape), p.uniform(logvar_shape, -1.0, 1.0)]
+
+
+def _unary(name, function, draw):
+    op = getattr(ops, name)
+    return OpCase(name, (function,), draw, lambda x: op(x))
+
+
+def _case(name, function, draw, call):
+    return OpCase(name, (function,), draw, call)
+
+
+_reduce_sum, _reduce_mean, _reduce_lse = (
+    _reduction(ops.sum),
+    _reduction(ops.mean),
+    _reduction(ops.logsumexp),
+)
+
+CASES = [
+    _case("add", elementwise.Add, _binary, ops.add),
+    _case("sub", elementwise.Sub, _binary, ops.sub),
+    _case("mul", elementwise.Mul, _binary, ops.mul),
+    _case("div", elementwise.Div, _divide, ops.div),
+    _case("pow", elementwise.Pow, _power, ops.pow),
+    _case("maximum", elementwise.Maximum, _no_ties, ops.maximum),
+    _unary("neg", elementwise.Neg, lambda p: [p.normal(p.shape())]),
+    _unary("exp", elementwise.Exp, lambda p: [p.uniform(p.shape(), -2.0, 2.0)]),
+    _unary("log", elementwise.Log, lambda p: [p.uniform(p.shape(), 0.5, 3.0)]),
+    _unary("sqrt", elementwise.Sqrt, lambda p: [p.uniform(p.shape(), 0.5, 3.0)]),
+    _unary("relu", activations.ReLU, lambda p: [p.away_from_zero(p.shape())]),
+    _unary("tanh", activations.Tanh, lambda p: [p.normal(p.shape(), 2.0)]),
+    _unary("sigmoid", activations.Sigmoid, lambda p: [p.normal(p.shape(), 3.0)]),
+    _unary("softplus", activations.Softplus, lambda p: [p.normal(p.shape(), 3.0)]),
+    _unary("log_sigmoid", activations.LogSigmoid, lambda p: [p.normal(p.shape(), 3.0)]),
+    _case("sum", reduce.Sum, *_reduce_sum),
+    _case("mean", reduce.Mean, *_reduce_mean),
+    _case("logsumexp", reduce.LogSumExp, *_reduce_lse),
+    _case("reshape", shape.Reshape, _reshape_draw, ops.reshape),
+    _case("transpose", shape.Transpose, _transpose_draw, ops.transpose),
+    _case("getitem", shape.GetItem, _getitem_draw, ops.getitem),
+    _case("concatenate", shape.Concatenate, _concatenate_draw, _concatenate_call),
+    _case("split", shape.Split, _split_draw, ops.split),
+    _case("matmul", linalg.MatMul, _matmul_draw, ops.matmul),
+    _case("linear", linalg.Linear, _linear_draw, ops.linear),
+    _case("reparameterize", vae.Reparameterize, lambda p: _gaussian_draw(p, 1), ops.reparameterize),
+    _case("gaussian_kl", vae.GaussianKL, _gaussian_draw, ops.gaussian_kl),
+    _case("sample_kl", vae.SampleKL, _gaussian_draw, lambda m, lv: ops.sample_kl(m, lv, 7, 3)),
+    _case("bernoulli_nll", likelihoods.BernoulliNLL, _bernoulli_draw, ops.bernoulli_nll),
+    _case("gaussian_nll", likelihoods.GaussianNLL, _gaussian_nll_draw, ops.gaussian_nll),
+]  # fmt: skip

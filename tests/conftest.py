@@ -1,0 +1,15 @@
+"""Shared test helpers: a hypothesis-driven Picker for the op catalog."""
+
+import hypothesis.strategies as st
+
+from minivae.catalog import Picker
+
+
+class HypothesisPicker(Picker):
+    """Every size and the value seed come from hypothesis, so failures shrink to small shapes."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def integer(self, low, high):
+        return self._data.draw(st.integers(low, high))
