@@ -50,17 +50,20 @@ def philox4x32(counter, key, rounds=10):
     return tuple(c.astype(xp.uint32) for c in (c0, c1, c2, c3))
 
 
-def counter_normal(xp, shape, seed, stream, dtype):
+def counter_normal(xp, shape, seed, stream, dtype, offset=0):
     """Standard normal draws for the elements of `shape`, a function of (seed, stream, index).
 
-    Element i (flat, row-major) is lane i % 4 of block i // 4; the block's counter is
-    (block_lo, block_hi, stream_lo, stream_hi) and the key is (seed_lo, seed_hi). Lanes (0, 1)
-    and (2, 3) form Box-Muller pairs, computed in float64 and then cast to `dtype`:
+    Element i (flat, row-major, counted from `offset`) is lane i % 4 of block i // 4; the
+    block's counter is (block_lo, block_hi, stream_lo, stream_hi) and the key is
+    (seed_lo, seed_hi). Drawing a big array in pieces with matching offsets gives the same
+    numbers as drawing it whole. Lanes (0, 1) and (2, 3) form Box-Muller pairs, computed in
+    float64 and then cast to `dtype`:
         u1 = (w0 + 1) / 2^32 in (0, 1],  u2 = w1 / 2^32 in [0, 1)
         n0 = sqrt(-2 log u1) cos(2 pi u2),  n1 = sqrt(-2 log u1) sin(2 pi u2)
     """
     size = math.prod(shape)
-    blocks = xp.arange((size + 3) // 4, dtype=xp.uint64)
+    first_block, last_block = offset // 4, (offset + size + 3) // 4
+    blocks = xp.arange(first_block, last_block, dtype=xp.uint64)
     counter = (
         (blocks & MASK32).astype(xp.uint32),
         (blocks >> 32).astype(xp.uint32),
@@ -73,8 +76,9 @@ def counter_normal(xp, shape, seed, stream, dtype):
         radius = xp.sqrt(-2.0 * xp.log((first.astype(xp.float64) + 1.0) / 2.0**32))
         angle = (2.0 * math.pi / 2.0**32) * second.astype(xp.float64)
         lanes += [radius * xp.cos(angle), radius * xp.sin(angle)]
-    normals = xp.stack(lanes, axis=1).reshape(-1)[:size]  # (blocks, 4) -> block-major order
-    return normals.reshape(shape).astype(dtype)
+    normals = xp.stack(lanes, axis=1).reshape(-1)  # (blocks, 4) -> block-major order
+    start = offset - 4 * first_block
+    return normals[start : start + size].reshape(shape).astype(dtype)
 
 
 class CounterRNG:
@@ -87,10 +91,13 @@ class CounterRNG:
     def __init__(self, seed, stream=0):
         self.seed, self.stream = int(seed), int(stream)
 
-    def normal(self, xp, shape, dtype):
-        draws = counter_normal(xp, shape, self.seed, self.stream, dtype)
+    def next_stream(self):
+        """The stream number to use now; the next call gets the one after."""
         self.stream += 1
-        return draws
+        return self.stream - 1
+
+    def normal(self, xp, shape, dtype):
+        return counter_normal(xp, shape, self.seed, self.next_stream(), dtype)
 
     def state_dict(self):
         return {"seed": self.seed, "stream": self.stream}

@@ -232,8 +232,10 @@ def unbroadcast(grad, shape):
 
 
 def _accumulate(tensor, grad):
-    """A leaf's .grad is an array of its own (never a view into another op's arrays)."""
-    tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
+    """Set or add to a leaf's .grad. Never in place: the first gradient may be an array that
+    another op also holds (Add hands the same g to both inputs), so minivae treats gradient
+    arrays as read-only, and so should code that reads .grad."""
+    tensor.grad = grad if tensor.grad is None else tensor.grad + grad
 
 
 def _topological_order(root):

@@ -48,3 +48,12 @@ def test_counter_rng_state_round_trip_reproduces_later_draws():
     restored = CounterRNG(seed=0)
     restored.load_state_dict(saved)
     np.testing.assert_array_equal(restored.normal(np, (4,), np.float64), expected)
+
+
+def test_drawing_in_pieces_with_offsets_equals_drawing_whole():
+    whole = counter_normal(np, (23,), seed=5, stream=1, dtype=np.float64)
+    pieces = [
+        counter_normal(np, (n,), seed=5, stream=1, dtype=np.float64, offset=start)
+        for start, n in ((0, 3), (3, 6), (9, 14))
+    ]
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
