@@ -1,0 +1,54 @@
+"""The canvas every minivae figure is drawn on, and how a figure reaches the disk.
+
+matplotlib is an optional extra (`pip install "minivae[plot]"`), so it is imported here, lazily,
+when the first figure is made; importing `minivae.plots` alone never loads it. Figures are built
+from `matplotlib.figure.Figure` and drawn by the Agg canvas (a PNG rasterizer) directly, not
+through pyplot: no backend is switched globally, no window opens, and pyplot keeps no list of open
+figures, so a figure is freed as soon as the function that made it returns.
+
+Writing is atomic: the PNG goes to a temporary file in the target's directory and is renamed over
+the target (`os.replace`) only once complete, so a crash never leaves half an image behind and a
+viewer that reloads the file sees the old figure or the new one, never a mix.
+"""
+
+import os
+import secrets
+
+from minivae.errors import MinivaeError
+
+DPI = 120  # pixels per inch of the PNG: a 6-inch-wide figure is 720 pixels wide
+
+
+def new_figure(width, height):
+    """A blank figure of `width` x `height` inches on an Agg canvas, with constrained layout."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise MinivaeError(
+            'plots need matplotlib, which is not installed: pip install "minivae[plot]"'
+        ) from error
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)  # attaches itself as figure.canvas
+    return figure
+
+
+def save_png(figure, path, caller):
+    """Write `figure` to `path` (which must end in .png) atomically; `caller` names the plot."""
+    path = os.fspath(path)
+    if not path.lower().endswith(".png"):
+        raise MinivaeError(f"{caller}: figures are written as PNG, so give a path ending in .png "
+                           f"(got {path!r})")
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    # A fresh random name opened with "x" (fail if it exists) gets the permissions the user's
+    # umask gives any new file; tempfile.mkstemp would make the figure private to its owner.
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    file = open(temporary, "xb")  # opened before `try`: only a file we made is removed
+    try:
+        with file:
+            figure.savefig(file, format="png")
+        os.replace(temporary, path)
+    except BaseException:
+        os.remove(temporary)
+        raise
