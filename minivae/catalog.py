@@ -15,7 +15,10 @@ from collections.abc import Callable
 import numpy as np
 
 from minivae import ops
+from minivae.autoencoder import Autoencoder
+from minivae.model import VAE
 from minivae.ops import activations, elementwise, likelihoods, linalg, reduce, shape, vae
+from minivae.rng import CounterRNG
 
 
 class Picker:
@@ -222,3 +225,35 @@ CASES = [
     _case("bernoulli_nll", likelihoods.BernoulliNLL, _bernoulli_draw, ops.bernoulli_nll),
     _case("gaussian_nll", likelihoods.GaussianNLL, _gaussian_nll_draw, ops.gaussian_nll),
 ]  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCase:
+    """A whole model's loss, checked against every one of its parameters (small sizes)."""
+
+    name: str
+    build: Callable  # seed -> (call, parameters)
+
+
+def _model_loss(model_class, likelihood):
+    def build(seed):
+        model = model_class(
+            6, hidden=(5,), latent_dim=3, likelihood=likelihood, dtype=np.float64, seed=seed
+        )
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(0, 1, (4, 6)) if likelihood == "bernoulli" else rng.normal(size=(4, 6))
+
+        def call(*parameters):  # the parameters are the model's own leaves
+            # the same noise stream at every call, so the loss is a deterministic function
+            return model.loss(x, beta=0.7, noise=CounterRNG(seed)).objective
+
+        return call, model.parameters()
+
+    return build
+
+
+MODEL_CASES = [
+    ModelCase("vae_loss (bernoulli)", _model_loss(VAE, "bernoulli")),
+    ModelCase("vae_loss (gaussian)", _model_loss(VAE, "gaussian")),
+    ModelCase("autoencoder_loss", _model_loss(Autoencoder, "bernoulli")),
+]

@@ -53,8 +53,9 @@ def gradcheck(fn, inputs, *, h=1e-6, tol=1e-6, seed=0, name=None, raise_on_failu
     """Compare the backward pass of `fn` with central differences on every input element.
 
     fn: takes the inputs as Tensors, returns a Tensor or a tuple of Tensors.
-    inputs: arrays or Tensors; floating ones are copied to float64 and checked, the others
-        (integer indices, say) are passed through unchanged.
+    inputs: arrays or Tensors; floating ones are copied to float64 and checked, float64 leaf
+        tensors (a model's parameters) are checked in place, the others (integer indices, say)
+        are passed through unchanged.
     Returns a GradcheckReport; with raise_on_failure=True a failed check raises GraphError.
     """
     xp = backend.get_array_module(*[getattr(v, "data", v) for v in inputs])
@@ -120,6 +121,13 @@ def gradcheck(fn, inputs, *, h=1e-6, tol=1e-6, seed=0, name=None, raise_on_failu
 
 
 def _as_float64_leaf(value):
+    """A float64 leaf to differentiate: float64 leaves (a model's parameters) are used as they
+    are, other floating inputs are copied to float64, anything else passes through."""
+    if isinstance(value, Tensor) and value.requires_grad and value._node is None:
+        if value.dtype != backend.numpy.float64:
+            raise GraphError(f"gradcheck: build the model in float64 (got {value.dtype})")
+        value.zero_grad()
+        return value
     data = value.data if isinstance(value, Tensor) else value
     if not backend.is_array(data) or data.dtype.kind != "f":
         return value

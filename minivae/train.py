@@ -29,13 +29,11 @@ from minivae.checkpoint import check_same_architecture, load_checkpoint, save_ch
 from minivae.data import load_dataset
 from minivae.data.batches import binarize, check_inputs
 from minivae.errors import MinivaeError, TrainingError
-from minivae.function import no_grad
+from minivae.evaluate import mean_elbo_terms
 from minivae.model import VAE
 from minivae.optim import SGD, Adam, clip_grad_norm
 from minivae.progress import ProgressBar
-from minivae.rng import CounterRNG
 
-EVAL_SEED = 2**31 - 1  # the evaluation noise: the same draws at every epoch
 TEST_BINARIZATION_SEED = 12345  # the one fixed binarization of the test set
 
 
@@ -106,19 +104,6 @@ def prepare_data(config, train_set, test_set):
     return train_x.astype(config.dtype), test_x.astype(config.dtype)
 
 
-def evaluate(model, x, beta=1.0, batch_size=1000):
-    """Mean negative ELBO, reconstruction and KL over x, with fixed evaluation noise."""
-    noise = CounterRNG(EVAL_SEED)
-    totals = np.zeros(3)
-    with no_grad():
-        for start in range(0, len(x), batch_size):
-            terms = model.loss(x[start : start + batch_size], beta, noise=noise)
-            kl = 0.0 if terms.kl is None else float(terms.kl.data.sum())
-            totals += [float(terms.neg_elbo.sum()), float(terms.recon.data.sum()), kl]
-    neg_elbo, recon, kl = totals / len(x)
-    return {"neg_elbo": neg_elbo, "recon": recon, "kl": kl}
-
-
 class Trainer:
     """One run: its data, model, optimizer, random generators and where it is within an epoch."""
 
@@ -160,7 +145,7 @@ class Trainer:
         rows = []
         with _StopOnCtrlC() as stop:
             while self.epoch < self.config.epochs:
-                row = self._run_epoch(stop)
+                row = self.run_epoch(stop)
                 rows.append(row)
                 self.log(
                     f"epoch {row['epoch']:3d}  train {row['train_loss']:.2f}  "
@@ -175,7 +160,8 @@ class Trainer:
                     )
         return rows
 
-    def _run_epoch(self, stop):
+    def run_epoch(self, stop=None):
+        """Train one epoch (or the rest of an interrupted one), evaluate, checkpoint, log."""
         cfg = self.config
         if self.partial is None:
             order = self.order_rng.permutation(len(self.train_x))
@@ -210,7 +196,7 @@ class Trainer:
             p["seen"] += len(x)
             p["next_batch"] = b + 1
             bar.update(b + 1, f"loss {value:.2f}")
-            if stop.requested and b + 1 < len(batches):
+            if stop is not None and stop.requested and b + 1 < len(batches):
                 p["seconds"] += time.perf_counter() - started
                 bar.close()
                 self._save()
@@ -221,7 +207,7 @@ class Trainer:
                 )
         bar.close()
         seconds = p["seconds"] + time.perf_counter() - started
-        test = evaluate(self.model, self.test_x)
+        test = mean_elbo_terms(self.model, self.test_x)
         self.epoch += 1
         row = dict(
             epoch=self.epoch,
@@ -277,6 +263,35 @@ class Trainer:
 def train(config, resume=False, progress=None, log=print):
     """Build the run described by `config` and train it; returns the new metrics rows."""
     return Trainer(config, resume=resume, progress=progress, log=log).fit()
+
+
+def read_saved_config(run_dir):
+    """The TrainConfig a run was started with, from its checkpoint."""
+    meta = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))[0]
+    saved = meta["config"]
+    saved["hidden"] = tuple(saved["hidden"])
+    return TrainConfig(**saved)
+
+
+@dataclasses.dataclass
+class SavedRun:
+    config: TrainConfig
+    model: object  # a VAE or an Autoencoder with the saved weights
+    test_set: object  # the Dataset (labels, factors, image shape)
+    test_x: np.ndarray  # its inputs prepared as in training (binarized if the run was)
+
+
+def load_run(run_dir):
+    """A finished (or interrupted) run, read back from its checkpoint."""
+    meta, params, _, _ = load_checkpoint(os.path.join(run_dir, "checkpoint.npz"))
+    config = read_saved_config(run_dir)
+    train_set, test_set = load_dataset(config.dataset, data_dir=config.data_dir)
+    _, test_x = prepare_data(config, train_set, test_set)
+    model = build_model(
+        meta["model"], config.dtype, config.seed, backend.module_for_device(config.device)
+    )
+    model.load_state_dict(params)
+    return SavedRun(config, model, test_set, test_x)
 
 
 def read_metrics(path):

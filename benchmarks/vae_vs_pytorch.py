@@ -1,0 +1,135 @@
+"""minivae against PyTorch: the same VAE, the same data and settings, in one invocation.
+
+    pip install -e ".[dev,bench]"     # bench = torch==2.13.0 (CPU), for comparisons only
+    python benchmarks/vae_vs_pytorch.py --epochs 10
+
+The model is the pytorch/examples VAE: 784-400-20-400-784, ReLU, Bernoulli likelihood on the
+[0, 1] pixel intensities (no binarization), loss = summed BCE + KL per example, averaged over the
+batch, Adam with lr 1e-3, batch 128, float32, on the full Fashion-MNIST. Both implementations see
+the same batches in the same order (one NumPy permutation per epoch from the same seed); their
+initial weights and noise come from their own generators. Epochs alternate between the two, so
+a change in the machine's load hits both. Each epoch's time covers training only (the test
+evaluation is timed apart), and both use the same number of threads.
+
+Prints, per epoch, the test negative ELBO (nats per example) of each and the seconds per epoch,
+with the ratio minivae / PyTorch; then the summary the README quotes.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", help="where Fashion-MNIST's IDX files are")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(ARGS.threads))  # before numpy is imported
+os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
+
+import numpy as np  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch.nn.functional as F  # noqa: E402
+except ImportError:
+    sys.exit('this benchmark needs PyTorch: pip install "minivae[bench]" (torch==2.13.0, CPU)')
+
+from minivae.train import TrainConfig, Trainer  # noqa: E402
+
+BATCH, LR, HIDDEN, LATENT = 128, 1e-3, 400, 20
+
+
+class TorchVAE(torch.nn.Module):
+    """pytorch/examples' VAE (fc1, fc21, fc22, fc3, fc4), with logits out instead of sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(784, HIDDEN)
+        self.fc21 = torch.nn.Linear(HIDDEN, LATENT)
+        self.fc22 = torch.nn.Linear(HIDDEN, LATENT)
+        self.fc3 = torch.nn.Linear(LATENT, HIDDEN)
+        self.fc4 = torch.nn.Linear(HIDDEN, 784)
+
+    def terms(self, x):
+        """(recon, kl), each (B,): summed BCE over pixels and the closed-form KL."""
+        h = F.relu(self.fc1(x))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        logits = self.fc4(F.relu(self.fc3(z)))
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+        return recon, kl
+
+
+class TorchRun:
+    def __init__(self, train_x, test_x, seed):
+        torch.manual_seed(seed)
+        self.train_x, self.test_x = torch.from_numpy(train_x), torch.from_numpy(test_x)
+        self.model = TorchVAE()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.order_rng = np.random.default_rng(seed)  # the same batches as minivae's Trainer
+
+    def run_epoch(self):
+        order = torch.from_numpy(self.order_rng.permutation(len(self.train_x)))
+        start = time.perf_counter()
+        for i in range(0, len(order), BATCH):
+            x = self.train_x[order[i : i + BATCH]]
+            recon, kl = self.model.terms(x)
+            loss = (recon + kl).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        seconds = time.perf_counter() - start
+        total = 0.0
+        with torch.no_grad():
+            for x in self.test_x.split(1000):
+                recon, kl = self.model.terms(x)
+                total += float((recon + kl).sum())
+        return total / len(self.test_x), seconds
+
+
+def main():
+    torch.set_num_threads(ARGS.threads)
+    with tempfile.TemporaryDirectory() as out:
+        config = TrainConfig(
+            dataset="fashion-mnist", data_dir=ARGS.data_dir, epochs=ARGS.epochs,
+            batch_size=BATCH, lr=LR, hidden=(HIDDEN,), latent_dim=LATENT,
+            likelihood="bernoulli", binarize="none", seed=ARGS.seed, dtype="float32", out=out,
+        )  # fmt: skip
+        ours = Trainer(config, progress=False, log=lambda _: None)
+        theirs = TorchRun(ours.train_x, ours.test_x, ARGS.seed)
+        print(f"Fashion-MNIST, {len(ours.train_x)} train / {len(ours.test_x)} test, "
+              f"batch {BATCH}, Adam {LR}, float32, {ARGS.threads} threads, "
+              f"numpy {np.__version__}, torch {torch.__version__}")  # fmt: skip
+        print(f"{'epoch':>5} | {'test -ELBO minivae':>18} {'PyTorch':>9} {'diff':>6} | "
+              f"{'s/epoch minivae':>15} {'PyTorch':>8} {'ratio':>6}")  # fmt: skip
+        rows = []
+        for _ in range(ARGS.epochs):
+            row = ours.run_epoch()
+            torch_elbo, torch_seconds = theirs.run_epoch()
+            rows.append((row["test_neg_elbo"], torch_elbo, row["epoch_seconds"], torch_seconds))
+            ratio = row["epoch_seconds"] / torch_seconds
+            print(f"{row['epoch']:>5} | {row['test_neg_elbo']:>18.2f} {torch_elbo:>9.2f} "
+                  f"{row['test_neg_elbo'] - torch_elbo:>6.2f} | {row['epoch_seconds']:>15.2f} "
+                  f"{torch_seconds:>8.2f} {ratio:>6.2f}")  # fmt: skip
+    ours_elbo, torch_elbo, _, _ = rows[-1]
+    ours_total = sum(r[2] for r in rows)
+    torch_total = sum(r[3] for r in rows)
+    print(f"final test -ELBO: minivae {ours_elbo:.2f}, PyTorch {torch_elbo:.2f}, "
+          f"difference {ours_elbo - torch_elbo:+.2f} nats per example")
+    print(f"time: minivae {ours_total:.1f}s, PyTorch {torch_total:.1f}s, ratio "
+          f"{ours_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
+          f"{rows[-1][2] / rows[0][2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

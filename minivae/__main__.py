@@ -1,0 +1,7 @@
+"""`python -m minivae ...` runs the command line (see minivae.cli)."""
+
+import sys
+
+from minivae.cli import main
+
+sys.exit(main())

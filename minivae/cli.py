@@ -1,0 +1,226 @@
+"""The command line: `minivae COMMAND ...` (also `python -m minivae COMMAND ...`).
+
+    minivae train                      # the sprites dataset, figures in runs/sprites/
+    minivae train --dataset fashion-mnist --epochs 10 --out runs/fashion
+    minivae train --out runs/fashion --resume
+    minivae eval runs/fashion          # test -ELBO, IWAE -log p(x) (k = 5000), KL per dim
+    minivae sample runs/fashion --n 64
+    minivae figures runs/fashion       # draw the figures again
+    minivae gradcheck                  # every op and the whole loss against finite differences
+
+Errors minivae raises on purpose (a missing dataset, a corrupt checkpoint, bad input) print
+their message, which says what to do, and exit with status 2; no traceback.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+import numpy as np
+
+from minivae.errors import MinivaeError
+
+SHAPES_SHOWN = 3  # inputs shown in the gradcheck table
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except MinivaeError as err:
+        print(f"minivae {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"minivae {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="minivae", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+
+    train = commands.add_parser("train", help="train a VAE and draw its figures")
+    train.add_argument("--dataset", help="sprites (default), mnist, fashion-mnist, moons, ...")
+    train.add_argument("--data-dir", help="a directory holding the dataset's files")
+    train.add_argument("--model", choices=["vae", "autoencoder"])
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--optimizer", choices=["adam", "sgd"])
+    train.add_argument("--momentum", type=float, help="SGD momentum")
+    train.add_argument("--clip", type=float, help="clip the global gradient norm to this")
+    train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 400 or 512,256")
+    train.add_argument("--latent-dim", type=int)
+    train.add_argument("--likelihood", choices=["bernoulli", "gaussian"])
+    train.add_argument("--activation", choices=["relu", "tanh", "softplus"])
+    train.add_argument("--binarize", choices=["none", "static", "dynamic"])
+    train.add_argument("--beta", type=float, help="weight of the KL term (beta-VAE)")
+    train.add_argument("--warmup-epochs", type=float, help="raise beta from 0 over N epochs")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--dtype", choices=["float32", "float64"])
+    train.add_argument("--device", choices=["cpu", "gpu"])
+    train.add_argument("--out", help="run directory (default runs/<dataset>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--no-figures", action="store_true")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a trained run on its test set")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--k", type=int, default=5000, help="IWAE importance samples")
+    evaluate.add_argument("--n-test", type=int, help="evaluate the first N test examples only")
+    evaluate.set_defaults(run=_eval)
+
+    sample = commands.add_parser("sample", help="an image grid of samples from the prior")
+    sample.add_argument("run_dir")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", help="PNG path (default <run_dir>/samples-<seed>.png)")
+    sample.set_defaults(run=_sample)
+
+    figures = commands.add_parser("figures", help="draw a trained run's figures again")
+    figures.add_argument("run_dir")
+    figures.set_defaults(run=_figures)
+
+    check = commands.add_parser("gradcheck", help="check every backward pass numerically")
+    check.add_argument("--draws", type=int, default=5, help="random input draws per op")
+    check.add_argument("--seed", type=int, default=0)
+    check.set_defaults(run=_gradcheck)
+    return parser
+
+
+def _sizes(text):
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes like 400 or 512,256, got {text!r}"
+        ) from None
+
+
+def _train(args):
+    from minivae.train import TrainConfig, Trainer, read_saved_config  # noqa: PLC0415
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    given.setdefault("out", os.path.join("runs", given.get("dataset", TrainConfig.dataset)))
+    config = TrainConfig(**given)
+    if args.resume:
+        config = dataclasses.replace(read_saved_config(config.out), **given)
+    trainer = Trainer(config, resume=args.resume, progress=False if args.quiet else None)
+    print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
+          f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")  # fmt: skip
+    trainer.fit()
+    if not args.no_figures:
+        _draw_figures(config.out)
+
+
+def _eval(args):
+    from minivae import evaluate  # noqa: PLC0415
+    from minivae.train import load_run  # noqa: PLC0415
+
+    run = load_run(args.run_dir)
+    config, model = run.config, run.model
+    x = run.test_x[: args.n_test] if args.n_test else run.test_x
+    test = evaluate.mean_elbo_terms(model, x)
+    mu, kl_per_dim = evaluate.latent_statistics(model, x)
+    active, _ = evaluate.active_units(mu)
+    nll = evaluate.iwae_negative_log_likelihood(model, x, args.k)
+    result = dict(
+        dataset=config.dataset,
+        test_examples=len(x),
+        binarization=config.binarize,
+        test_neg_elbo=test["neg_elbo"],
+        test_recon=test["recon"],
+        test_kl=test["kl"],
+        iwae_k=args.k,
+        iwae_neg_log_likelihood=nll,
+        kl_per_dim=[round(float(v), 4) for v in kl_per_dim],
+        active_units=active,
+        latent_dim=len(kl_per_dim),
+    )
+    print(
+        f"protocol: {len(x)} test examples of {config.dataset}, binarization "
+        f"'{config.binarize}', nats per example (summed over pixels, mean over examples)"
+    )
+    print(
+        f"  test -ELBO      {test['neg_elbo']:9.3f}   (recon {test['recon']:.3f} + "
+        f"KL {test['kl']:.3f}, one z per example)"
+    )
+    print(f"  -log p(x) IWAE  {nll:9.3f}   (k = {args.k}; an upper bound on -log p(x))")
+    print(f"  active units    {active} of {len(kl_per_dim)}   (Var_x mu_u > 0.01)")
+    print("  KL per dim      " + " ".join(f"{v:.2f}" for v in kl_per_dim))
+    path = os.path.join(args.run_dir, "eval.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"written to {path}")
+
+
+def _sample(args):
+    from minivae import plots  # noqa: PLC0415
+    from minivae.rng import CounterRNG  # noqa: PLC0415
+    from minivae.train import load_run  # noqa: PLC0415
+
+    run = load_run(args.run_dir)
+    config, model = run.config, run.model
+    if config.model != "vae":
+        raise MinivaeError("sample: an autoencoder has no prior to sample from; train a VAE")
+    model.noise = CounterRNG(args.seed)
+    images = model.sample(args.n)
+    path = args.out or os.path.join(args.run_dir, f"samples-{args.seed}.png")
+    plots.samples(_as_square_images(images), path)
+    print(f"written to {path}")
+
+
+def _figures(args):
+    _draw_figures(args.run_dir)
+
+
+def _draw_figures(run_dir):
+    from minivae.figures import write_figures  # noqa: PLC0415
+
+    for path in write_figures(run_dir):
+        print(f"figure: {path}")
+
+
+def _as_square_images(x):
+    """(N, D) -> (N, side, side) NumPy images, for D a square number of pixels."""
+    from minivae import backend  # noqa: PLC0415
+
+    side = int(round(np.sqrt(x.shape[1])))
+    if side * side != x.shape[1]:
+        raise MinivaeError(f"sample: data of {x.shape[1]} dimensions are not square images")
+    return backend.to_numpy(x).reshape(-1, side, side)
+
+
+def _gradcheck(args):
+    from minivae.catalog import CASES, MODEL_CASES, RandomPicker  # noqa: PLC0415
+    from minivae.gradcheck import gradcheck  # noqa: PLC0415
+
+    print(f"{'op':<22} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
+    failures = 0
+    rows = [(c.name, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed)))) for c in CASES]
+    rows += [(c.name, c.build) for c in MODEL_CASES]
+    for name, build in rows:
+        worst = None
+        for draw in range(args.draws):
+            call, inputs = build(args.seed * 1000 + draw)
+            report = gradcheck(call, inputs, name=name)
+            if worst is None or report.max_rel_error > worst.max_rel_error:
+                worst = report
+        shapes = [s for s in worst.shapes if s]  # arrays only, not axes or indices
+        shapes_text = ", ".join(map(str, shapes[:SHAPES_SHOWN]))
+        if len(shapes) > SHAPES_SHOWN:
+            shapes_text = f"{len(shapes)} arrays (the model's parameters)"
+        result = "pass" if worst.passed else "FAIL"
+        failures += not worst.passed
+        print(f"{name:<22} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  {result}")
+    print(f"{len(rows) - failures} of {len(rows)} passed ({args.draws} draws each, float64, "
+          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|))")  # fmt: skip
+    return 1 if failures else 0

@@ -1,0 +1,139 @@
+"""The figures of a trained run, drawn from its checkpoint into its run directory.
+
+What each figure shows (all from the test set, so nothing is cherry-picked from training data):
+curves.png           -ELBO (train and test), reconstruction and KL per epoch
+reconstructions.png  inputs above E[x|z] at z = mu(x)
+samples.png          E[x|z] for z ~ N(0, I): what the model generates (for an autoencoder: what
+                     its decoder makes of prior draws it was never trained to decode)
+latent.png           the codes mu(x) coloured by class (or by a generating factor); the first two
+                     principal components when the latent has more than two dimensions
+latent-<factor>.png  for datasets with known generating factors, one scatter per factor
+manifold.png         a 2-D latent only: the decoder over a regular grid of z in [-3, 3]^2
+interpolations.png   decodings along the straight line between the codes of two test inputs
+traversals.png       one latent dimension varied over [-3, 3], the others held at one code;
+                     the dimensions with the largest KL (the ones in use) first
+points.png           2-D toy datasets: the test points beside the model's samples
+"""
+
+import os
+
+import numpy as np
+
+from minivae import backend, plots
+from minivae.evaluate import latent_statistics
+from minivae.function import no_grad
+from minivae.rng import CounterRNG
+from minivae.train import load_run, read_metrics
+
+SCATTER_POINTS = 5000
+TRAVERSAL_DIMS = 8
+TRAVERSAL_VALUES = np.linspace(-3, 3, 9)
+
+
+def decode_mean(model, z):
+    """E[x|z] as a NumPy array, z (N, L)."""
+    with no_grad():
+        z = model.xp.asarray(z, dtype=model.dtype)
+        return backend.to_numpy(model.decoder.mean(model.decode(z)).data)
+
+
+def codes(model, x):
+    """mu(x) for a VAE, f(x) for an autoencoder: (N, L) NumPy array."""
+    if model.config["kind"] == "vae":
+        return latent_statistics(model, x)[0]
+    with no_grad():
+        return backend.to_numpy(model.encode(x).data)
+
+
+def principal_plane(z):
+    """z (N, L) projected on its first two principal components, and the variance each keeps."""
+    centred = z - z.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    explained = singular**2 / (singular**2).sum()
+    return centred @ vt[:2].T, explained[:2]
+
+
+def write_figures(run_dir):
+    """Draw every figure that fits the run's model and data; returns the paths written."""
+    run = load_run(run_dir)
+    model, test = run.model, run.test_set
+    x = run.test_x
+    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    written = []
+    rows = read_metrics(path("metrics.jsonl"))
+    if rows:
+        plots.curves(rows, path("curves.png"))
+        written.append(path("curves.png"))
+    is_vae = model.config["kind"] == "vae"
+    latent = model.config["latent_dim"]
+    prior = CounterRNG(0).normal(np, (64, latent), np.float64)
+    if test.image_shape is None:  # 2-D points
+        plots.points2d(x, decode_mean(model, prior), path("points.png"))
+        written.append(path("points.png"))
+    else:
+        written += _image_figures(model, x, test.image_shape, prior, is_vae, path)
+    written += _latent_figures(model, x[:SCATTER_POINTS], test, path)
+    return written
+
+
+def _image_figures(model, x, shape, prior, is_vae, path):
+    images = lambda flat: np.asarray(flat).reshape(-1, *shape)  # noqa: E731  (N, D) -> (N, H, W)
+    written = [path("reconstructions.png"), path("samples.png"), path("interpolations.png")]
+    recons = backend.to_numpy(model.reconstruct(x[:30]))
+    plots.reconstructions(images(x[:30]), images(recons), written[0])
+    title = (
+        "Samples from the prior, z ~ N(0, I)"
+        if is_vae
+        else ("Autoencoder decoder at z ~ N(0, I): it has no prior, so these are not samples")
+    )
+    plots.samples(images(decode_mean(model, prior)), written[1], title=title)
+    z = codes(model, x[:12])
+    t = np.linspace(0, 1, 10)[:, None]
+    strips = [decode_mean(model, (1 - t) * z[2 * i] + t * z[2 * i + 1]) for i in range(6)]
+    plots.interpolations(np.stack([images(s) for s in strips]), written[2])
+    if is_vae:
+        written.append(path("traversals.png"))
+        _traversals(model, x, images, written[-1])
+        if model.config["latent_dim"] == 2:
+            written.append(path("manifold.png"))
+            grid = np.linspace(-3, 3, 15)
+            z1, z2 = np.meshgrid(grid, grid)  # row i: z2 = grid[i]; column j: z1 = grid[j]
+            decoded = decode_mean(model, np.stack([z1.ravel(), z2.ravel()], axis=1))
+            plots.manifold(images(decoded).reshape(15, 15, *images(decoded).shape[1:]),
+                           (-3, 3), written[-1])  # fmt: skip
+    return written
+
+
+def _traversals(model, x, images, path):
+    mu, kl_per_dim = latent_statistics(model, x[:2000])
+    dims = np.argsort(kl_per_dim)[::-1][:TRAVERSAL_DIMS]  # most informative first
+    base = mu[0]
+    rows = []
+    for d in dims:
+        z = np.repeat(base[None], len(TRAVERSAL_VALUES), axis=0)
+        z[:, d] = TRAVERSAL_VALUES
+        rows.append(images(decode_mean(model, z)))
+    labels = [f"z{d + 1} (KL {kl_per_dim[d]:.1f})" for d in dims]
+    plots.traversals(np.stack(rows), labels, TRAVERSAL_VALUES, path)
+
+
+def _latent_figures(model, x, test, path):
+    z = codes(model, x)
+    if z.shape[1] == 2:
+        plane, axis_labels, note = z, ("z1", "z2"), ""
+    else:
+        plane, explained = principal_plane(z)
+        axis_labels = (f"PC1 ({explained[0]:.0%} of variance)", f"PC2 ({explained[1]:.0%})")
+        note = f" (first two principal components of {z.shape[1]} dims)"
+    what = "mu(x)" if model.config["kind"] == "vae" else "z = f(x)"
+    written = [path("latent.png")]
+    labels = None if test.labels is None else test.labels[: len(x)]
+    plots.latent_scatter(plane, written[0], colors=labels, color_label="class",
+                         class_names=test.class_names,
+                         title=f"Test codes {what}{note}", axis_labels=axis_labels)  # fmt: skip
+    for k, name in enumerate(test.factor_names or []):
+        written.append(path(f"latent-{name}.png"))
+        plots.latent_scatter(plane, written[-1], colors=test.factors[: len(x), k],
+                             color_label=name, title=f"Test codes {what} coloured by {name}{note}",
+                             axis_labels=axis_labels)  # fmt: skip
+    return written
