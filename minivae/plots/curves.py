@@ -51,10 +51,10 @@ def curves(rows, path, title="Training curves"):
     elbo.set_ylabel("nats per example")
     elbo.legend()
     recon.plot(epoch, _column(rows, "test_recon"), color="tab:orange", label="test", **style)
-    recon.set_title(r"reconstruction  $-\mathbb{E}_q[\log p(x|z)]$")
+    recon.set_title(r"reconstruction term  $-\mathbb{E}_q[\log p(x|z)]$")
     recon.legend()
     kl.plot(epoch, _column(rows, "test_kl"), color="tab:orange", label="test", **style)
-    kl.set_title(r"KL  $\mathrm{KL}(q(z|x)\,\|\,p(z))$")
+    kl.set_title(r"KL term  $\mathrm{KL}(q(z|x)\,\|\,p(z))$")
     kl.legend(loc="upper left")
     if weighted:
         weight = kl.twinx()

@@ -10,25 +10,31 @@ import numpy as np
 from minivae.errors import ShapeError
 from minivae.plots.canvas import new_figure, save_png
 from minivae.plots.checks import as_images, check_length
-from minivae.plots.tiling import SEPARATOR, cell_centres, tile_images
+from minivae.plots.tiling import cell_centres, tile_images
 
 PAD = 1  # pixels between neighbouring images
 
 
-def _grid_axes(grid, title, extra_width=0.0, extra_height=0.0, long_side=6.0):
+def _grid_axes(grid, title, extra_width=0.0, extra_height=0.0, extent=None, long_side=6.0):
     """A figure whose one axes shows the tiled `grid`, sized so the longer side is `long_side`
-    inches; `extra_*` inches leave room for tick labels beside and below it."""
+    inches; `extra_*` inches leave room for tick labels beside and below it.
+
+    Without an `extent` the axes count pixels, which mean nothing to a reader, so ticks and frame
+    are hidden (callers label rows or columns themselves); with one, (left, right, bottom, top)
+    in data units, the axes keep their ticks.
+    """
     height, width = grid.shape
     inches_per_pixel = long_side / max(height, width)
     figure = new_figure(max(4.0, width * inches_per_pixel + extra_width),
                         height * inches_per_pixel + 0.5 + extra_height)  # 0.5: the title
     axes = figure.add_subplot()
-    axes.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    axes.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", extent=extent)
     axes.set_title(title)
-    axes.set_xticks([])
-    axes.set_yticks([])
-    for spine in axes.spines.values():
-        spine.set_visible(False)
+    if extent is None:
+        axes.set_xticks([])
+        axes.set_yticks([])
+        for spine in axes.spines.values():
+            spine.set_visible(False)
     return figure, axes
 
 
@@ -58,18 +64,15 @@ def reconstructions(inputs, recons, path, title="Inputs and their reconstruction
                          "have the same shape, one reconstruction per input")
     n, h, w = inputs.shape
     ncols = min(ncols, n)
-    blank = np.full((ncols, h, w), SEPARATOR)  # fills the end of a short last row pair
-    rows = []
-    for start in range(0, n, ncols):
-        for stack in (inputs, recons):
-            row = blank.copy()
-            chunk = stack[start:start + ncols]
-            row[:len(chunk)] = chunk
-            rows.append(row)
-    grid = tile_images(np.concatenate(rows), ncols, PAD)  # (N_rows * ncols, H, W) -> 2-D
+    pairs = -(-n // ncols)  # rows of inputs, each followed by its row of reconstructions
+    missing = np.full((pairs * ncols - n, h, w), np.nan)  # blank end of the last row pair
+    bands = np.stack([np.concatenate([stack, missing]).reshape(pairs, ncols, h, w)
+                      for stack in (inputs, recons)], axis=1)  # (pairs, 2, ncols, H, W)
+    grid = tile_images(bands.reshape(-1, h, w), ncols, PAD)  # (pairs * 2 * ncols, H, W) -> 2-D
+    # Erase the frames tile_images drew around the blank cells, leaving empty page there.
+    grid[PAD + (2 * pairs - 2) * (h + PAD):, PAD + (n - (pairs - 1) * ncols) * (w + PAD):] = np.nan
     figure, axes = _grid_axes(grid, title, extra_width=1.3)
-    axes.set_yticks(cell_centres(len(rows), h, PAD),
-                    ["input", "reconstruction"] * (len(rows) // 2))
+    axes.set_yticks(cell_centres(2 * pairs, h, PAD), ["input", "reconstruction"] * pairs)
     axes.tick_params(length=0)
     save_png(figure, path, "reconstructions")
 
@@ -125,15 +128,14 @@ def manifold(images_grid, z_range, path, title="Decoder over a grid of the 2-D l
         raise ShapeError(f"manifold: z_range must be (low, high) with low < high, got {z_range}")
     # Row i of images_grid has z2 = v[i]; flip so the largest z2 is the top row of the picture.
     grid = tile_images(images[::-1].reshape(n * n, h, w), n, PAD)  # (n * n, H, W) -> 2-D
-    figure, axes = _grid_axes(grid, title, extra_width=0.6, extra_height=0.5)
-    # Map picture edges to z so each cell's centre lands exactly on its grid value: a cell is
-    # size + PAD pixels wide and neighbouring cells are one step in z apart.
+    # Map the picture's edges to z so each cell's centre lands exactly on its grid value: a cell
+    # is size + PAD pixels wide and neighbouring cells are one step of z apart.
     step = (hi - lo) / (n - 1)
     z_per_x, z_per_y = step / (w + PAD), step / (h + PAD)
     left = lo - (PAD + w / 2) * z_per_x
     top = hi + (PAD + h / 2) * z_per_y
-    axes.images[0].set_extent((left, left + grid.shape[1] * z_per_x,
-                               top - grid.shape[0] * z_per_y, top))
+    extent = (left, left + grid.shape[1] * z_per_x, top - grid.shape[0] * z_per_y, top)
+    figure, axes = _grid_axes(grid, title, extra_width=0.6, extra_height=0.5, extent=extent)
     axes.set_aspect(z_per_x / z_per_y)  # square pixels whatever H and W are
     axes.set_xlabel("z1")
     axes.set_ylabel("z2")

@@ -15,7 +15,7 @@ MAX_CLASSES = 20  # distinct colours a legend can still tell apart (matplotlib's
 
 def _marker_size(n):
     """Smaller, more transparent dots as the cloud grows, so dense regions stay readable."""
-    return float(np.clip(3000.0 / n, 1.5, 25.0)), (0.8 if n <= 2000 else 0.5)
+    return float(np.clip(6000.0 / n, 3.0, 25.0)), (0.8 if n <= 2000 else 0.6)
 
 
 def latent_scatter(z, path, colors=None, color_label=None, class_names=None,

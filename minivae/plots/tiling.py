@@ -4,8 +4,9 @@
                                                        ncols * (W + pad) + pad)
 
 Image k goes to grid row k // ncols, column k % ncols (filled row by row, like reading text).
-A `pad`-pixel line of `pad_value` separates neighbours and frames the whole grid; cells after the
-last image are left at `pad_value`. Mid-gray separators show up on black digits and white ones.
+A `pad`-pixel line of `pad_value` separates neighbours and frames each image; cells after the
+last image (and their frames) are NaN, which matplotlib leaves transparent, so an incomplete last
+row ends in blank page rather than in a gray block.
 """
 
 import math
@@ -31,10 +32,11 @@ def tile_images(images, ncols=None, pad=1, pad_value=SEPARATOR):
     if ncols < 1 or pad < 0:
         raise ShapeError(f"tile_images: need ncols >= 1 and pad >= 0, got ncols={ncols}, pad={pad}")
     nrows = math.ceil(n / ncols)
-    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), pad_value, dtype=float)
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), np.nan)
     for k in range(n):
         row, col = divmod(k, ncols)
         top, left = pad + row * (h + pad), pad + col * (w + pad)
+        grid[top - pad:top + h + pad, left - pad:left + w + pad] = pad_value  # the frame
         grid[top:top + h, left:left + w] = images[k]
     return grid
 
