@@ -55,7 +55,7 @@ def samples(images, path, title="Samples from the prior, z ~ N(0, I)", ncols=Non
 def reconstructions(inputs, recons, path, title="Inputs and their reconstructions", ncols=10):
     """Inputs (N, H, W) and their reconstructions (N, H, W) in alternating, labelled rows.
 
-    Each input sits directly above its reconstruction, `ncols` pairs per row pair.
+    Each input sits directly above its reconstruction, `ncols` images to a row.
     """
     inputs = as_images("reconstructions", "inputs", inputs, "(N, H, W)")
     recons = as_images("reconstructions", "recons", recons, "(N, H, W)")
