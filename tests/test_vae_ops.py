@@ -78,7 +78,7 @@ def kl_sign_flipped(ctx, g):
 
 def bce_on_probabilities(ctx, g):
     """Treating the logits as probabilities: d/dl = l - x, the sigmoid forgotten."""
-    logits, x = ctx.saved
+    logits, x, _ = ctx.saved
     return g[:, None] * (logits - x), -g[:, None] * logits
 
 

@@ -16,7 +16,6 @@ import math
 
 from minivae.errors import ShapeError
 from minivae.function import Function
-from minivae.ops.activations import stable_sigmoid, stable_softplus
 from minivae.ops.elementwise import check_broadcastable
 from minivae.tensor import unbroadcast
 
@@ -24,7 +23,16 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 class BernoulliNLL(Function):
-    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l."""
+    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l.
+
+    With e = e^-|l| in (0, 1], computed once and shared by both passes:
+        softplus(l) = max(l, 0) + log(1 + e)
+        sigma(l) = r for l >= 0 and 1 - r for l < 0,  where r = 1 / (1 + e) = sigma(|l|)
+    This is the training hot path, so it takes the fast forms: log(1 + e) rather than log1p(e)
+    (in float32 NumPy's log is vectorized, log1p is about 5x slower) and 0.5 +- (r - 0.5)
+    rather than a select. Both are off by at most one rounding of 1 + e, an absolute error
+    below 1e-7 per pixel in float32, far under the resolution of a sum over 784 pixels.
+    """
 
     @staticmethod
     def forward(ctx, logits, x):
@@ -32,14 +40,21 @@ class BernoulliNLL(Function):
             raise ShapeError(
                 f"bernoulli_nll: logits {logits.shape} and x {x.shape} must both be (B, D)"
             )
-        ctx.save_for_backward(logits, x)
-        return (stable_softplus(ctx.xp, logits) - x * logits).sum(axis=1)  # (B, D) -> (B,)
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(logits))  # (B, D), in (0, 1]
+        per_pixel = xp.maximum(logits, 0)
+        per_pixel -= x * logits
+        per_pixel += xp.log(1 + e)  # softplus(l) - x l
+        ctx.save_for_backward(logits, x, e)
+        return per_pixel.sum(axis=1)  # (B, D) -> (B,)
 
     @staticmethod
     def backward(ctx, g):
-        logits, x = ctx.saved
+        logits, x, e = ctx.saved
+        r = 1 / (1 + e)  # sigma(|l|), in [1/2, 1)
+        sigma = 0.5 + ctx.xp.copysign(r - 0.5, logits)  # r where l >= 0, 1 - r where l < 0
         g = g[:, None]  # (B,) -> (B, 1)
-        grad_logits = g * (stable_sigmoid(ctx.xp, logits) - x)
+        grad_logits = g * (sigma - x)
         grad_x = -g * logits if ctx.needs_input_grad[1] else None
         return grad_logits, grad_x
 
