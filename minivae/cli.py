@@ -65,6 +65,7 @@ def _parser():
     train.add_argument("--seed", type=int)
     train.add_argument("--dtype", choices=["float32", "float64"])
     train.add_argument("--device", choices=["cpu", "gpu"])
+    train.add_argument("--limit", type=int, help="use only the first N examples of each split")
     train.add_argument("--out", help="run directory (default runs/<dataset>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--no-figures", action="store_true")

@@ -58,6 +58,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    limit: int | None = None  # use only the first N examples of each split (quick runs, tests)
     out: str = "runs/default"
 
     def model_config(self, input_dim):
@@ -94,7 +95,7 @@ def prepare_data(config, train_set, test_set):
     """Validate the inputs and binarize them as asked; returns (train_x, test_x)."""
     for split in (train_set, test_set):
         check_inputs(split.x, config.likelihood)
-    train_x, test_x = train_set.x, test_set.x
+    train_x, test_x = train_set.x[: config.limit], test_set.x[: config.limit]
     if config.binarize not in ("none", "static", "dynamic"):
         raise ValueError(f"unknown binarization {config.binarize!r}: none, static or dynamic")
     if config.binarize != "none":
