@@ -18,8 +18,10 @@ def test_train_writes_checkpoint_metrics_and_every_figure(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *TINY, "--out", str(out)]) == 0
     files = set(os.listdir(out))
-    expected = {"checkpoint.npz", "metrics.jsonl", "curves.png", "reconstructions.png",
-                "samples.png", "interpolations.png", "traversals.png", "manifold.png", "latent.png"}  # fmt: skip
+    expected = {
+        "checkpoint.npz", "metrics.jsonl", "curves.png", "reconstructions.png", "samples.png",
+        "interpolations.png", "traversals.png", "manifold.png", "latent.png",
+    }  # fmt: skip
     assert expected <= files, expected - files
     assert any(name.startswith("latent-") for name in files)  # one scatter per sprite factor
     printed = capsys.readouterr().out
