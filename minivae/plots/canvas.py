@@ -37,8 +37,9 @@ def save_png(figure, path, caller):
     """Write `figure` to `path` (which must end in .png) atomically; `caller` names the plot."""
     path = os.fspath(path)
     if not path.lower().endswith(".png"):
-        raise MinivaeError(f"{caller}: figures are written as PNG, so give a path ending in .png "
-                           f"(got {path!r})")
+        raise MinivaeError(
+            f"{caller}: figures are written as PNG, so give a path ending in .png (got {path!r})"
+        )
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     # A fresh random name opened with "x" (fail if it exists) gets the permissions the user's

@@ -17,23 +17,29 @@ def as_array(caller, name, value, layout):
     axes or an empty axis, DataError for NaN or infinity.
     """
     if not isinstance(value, (np.ndarray, list, tuple)):
-        raise DTypeError(f"{caller}: {name} must be a NumPy array, got {type(value).__name__}; "
-                         "pass tensor.numpy() for a Tensor, minivae.backend.to_numpy(a) for a "
-                         "GPU array")
+        raise DTypeError(
+            f"{caller}: {name} must be a NumPy array, got {type(value).__name__}; "
+            "pass tensor.numpy() for a Tensor, minivae.backend.to_numpy(a) for a "
+            "GPU array"
+        )
     array = np.asarray(value)
     ndim = len(layout.strip("()").replace(",", " ").split())  # "(N, H, W)" -> 3, "(N,)" -> 1
     if array.ndim != ndim or 0 in array.shape:
         hint = ""
         if array.ndim == ndim - 1 and layout.endswith("H, W)"):
             hint = "; reshape flat images first, e.g. x.reshape(-1, 28, 28)"
-        raise ShapeError(f"{caller}: {name} must have shape {layout} with no empty axis, "
-                         f"got shape {array.shape}{hint}")
+        raise ShapeError(
+            f"{caller}: {name} must have shape {layout} with no empty axis, "
+            f"got shape {array.shape}{hint}"
+        )
     if array.dtype.kind not in "biuf":
         raise DTypeError(f"{caller}: {name} must hold numbers, got dtype {array.dtype}")
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
-        raise DataError(f"{caller}: {name} holds NaN or infinity ({np.sum(~np.isfinite(array))} "
-                        "values); a diverged model cannot be drawn, check the training loss")
+        raise DataError(
+            f"{caller}: {name} holds NaN or infinity ({np.sum(~np.isfinite(array))} "
+            "values); a diverged model cannot be drawn, check the training loss"
+        )
     return array
 
 
@@ -42,16 +48,22 @@ def as_images(caller, name, value, layout):
     images = as_array(caller, name, value, layout)
     low, high = images.min(), images.max()
     if low < 0.0 or high > 1.0:
-        hint = ("divide 8-bit images by 255" if np.asarray(value).dtype.kind in "iu" else
-                "clip a Gaussian decoder's mean with np.clip(x, 0, 1), or turn logits into "
-                "probabilities with a sigmoid")
-        raise DataError(f"{caller}: {name} must hold pixel values in [0, 1], got values from "
-                        f"{low:.3g} to {high:.3g}; {hint}")
+        hint = (
+            "divide 8-bit images by 255"
+            if np.asarray(value).dtype.kind in "iu"
+            else "clip a Gaussian decoder's mean with np.clip(x, 0, 1), or turn logits into "
+            "probabilities with a sigmoid"
+        )
+        raise DataError(
+            f"{caller}: {name} must hold pixel values in [0, 1], got values from "
+            f"{low:.3g} to {high:.3g}; {hint}"
+        )
     return images
 
 
 def check_length(caller, name, sequence, expected, meaning):
     """ShapeError unless `sequence` has `expected` items, one per `meaning` (e.g. "row")."""
     if len(sequence) != expected:
-        raise ShapeError(f"{caller}: {name} must have one entry per {meaning} ({expected}), "
-                         f"got {len(sequence)}")
+        raise ShapeError(
+            f"{caller}: {name} must have one entry per {meaning} ({expected}), got {len(sequence)}"
+        )

@@ -24,8 +24,9 @@ def _column(rows, key):
         try:
             values.append(float(row[key]))
         except KeyError:
-            raise DataError(f"curves: row {i} of the metrics has no {key!r}; each row needs "
-                            f"{', '.join(KEYS)}") from None
+            raise DataError(
+                f"curves: row {i} of the metrics has no {key!r}; each row needs {', '.join(KEYS)}"
+            ) from None
         except (TypeError, ValueError):
             raise DataError(f"curves: row {i} has {key}={row[key]!r}, not a number") from None
     return values
@@ -34,8 +35,10 @@ def _column(rows, key):
 def curves(rows, path, title="Training curves"):
     """Plot per-epoch metrics (a list of dicts, one per epoch, as in metrics.jsonl) to `path`."""
     if not rows or not all(isinstance(row, dict) for row in rows):
-        raise DataError("curves: rows must be a non-empty list of dicts, one per epoch, as read "
-                        "from metrics.jsonl with [json.loads(line) for line in file]")
+        raise DataError(
+            "curves: rows must be a non-empty list of dicts, one per epoch, as read "
+            "from metrics.jsonl with [json.loads(line) for line in file]"
+        )
     epoch = _column(rows, "epoch")
     betas = _column(rows, "beta") if all("beta" in row for row in rows) else None
     weighted = betas is not None and any(b != 1.0 for b in betas)

@@ -25,8 +25,10 @@ def _grid_axes(grid, title, extra_width=0.0, extra_height=0.0, extent=None, long
     """
     height, width = grid.shape
     inches_per_pixel = long_side / max(height, width)
-    figure = new_figure(max(4.0, width * inches_per_pixel + extra_width),
-                        height * inches_per_pixel + 0.5 + extra_height)  # 0.5: the title
+    figure = new_figure(
+        max(4.0, width * inches_per_pixel + extra_width),
+        height * inches_per_pixel + 0.5 + extra_height,
+    )  # 0.5: the title
     axes = figure.add_subplot()
     axes.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", extent=extent)
     axes.set_title(title)
@@ -60,17 +62,26 @@ def reconstructions(inputs, recons, path, title="Inputs and their reconstruction
     inputs = as_images("reconstructions", "inputs", inputs, "(N, H, W)")
     recons = as_images("reconstructions", "recons", recons, "(N, H, W)")
     if inputs.shape != recons.shape:
-        raise ShapeError(f"reconstructions: inputs {inputs.shape} and recons {recons.shape} must "
-                         "have the same shape, one reconstruction per input")
+        raise ShapeError(
+            f"reconstructions: inputs {inputs.shape} and recons {recons.shape} must "
+            "have the same shape, one reconstruction per input"
+        )
     n, h, w = inputs.shape
     ncols = min(ncols, n)
     pairs = -(-n // ncols)  # rows of inputs, each followed by its row of reconstructions
     missing = np.full((pairs * ncols - n, h, w), np.nan)  # blank end of the last row pair
-    bands = np.stack([np.concatenate([stack, missing]).reshape(pairs, ncols, h, w)
-                      for stack in (inputs, recons)], axis=1)  # (pairs, 2, ncols, H, W)
+    bands = np.stack(
+        [
+            np.concatenate([stack, missing]).reshape(pairs, ncols, h, w)
+            for stack in (inputs, recons)
+        ],
+        axis=1,
+    )  # (pairs, 2, ncols, H, W)
     grid = tile_images(bands.reshape(-1, h, w), ncols, PAD)  # (pairs * 2 * ncols, H, W) -> 2-D
     # Erase the frames tile_images drew around the blank cells, leaving empty page there.
-    grid[PAD + (2 * pairs - 2) * (h + PAD):, PAD + (n - (pairs - 1) * ncols) * (w + PAD):] = np.nan
+    grid[PAD + (2 * pairs - 2) * (h + PAD) :, PAD + (n - (pairs - 1) * ncols) * (w + PAD) :] = (
+        np.nan
+    )
     figure, axes = _grid_axes(grid, title, extra_width=1.3)
     axes.set_yticks(cell_centres(2 * pairs, h, PAD), ["input", "reconstruction"] * pairs)
     axes.tick_params(length=0)
@@ -90,8 +101,13 @@ def interpolations(strips, path, title="Interpolations between two encoded input
     save_png(figure, path, "interpolations")
 
 
-def traversals(images, dim_labels, values, path,
-               title="Latent traversals: one dimension varied, the others held fixed"):
+def traversals(
+    images,
+    dim_labels,
+    values,
+    path,
+    title="Latent traversals: one dimension varied, the others held fixed",
+):
     """Images (L, S, H, W): row i decodes z with dimension i set to each of the S `values`.
 
     `dim_labels` names the L rows (e.g. "z3 (KL 2.1 nats)"); the columns are labelled by value.
@@ -121,8 +137,10 @@ def manifold(images_grid, z_range, path, title="Decoder over a grid of the 2-D l
     images = as_images("manifold", "images_grid", images_grid, "(n, n, H, W)")
     n, m, h, w = images.shape
     if n != m or n < 2:
-        raise ShapeError(f"manifold: images_grid must have shape (n, n, H, W) with n >= 2 (the "
-                         f"same number of z1 and z2 values), got {images.shape}")
+        raise ShapeError(
+            f"manifold: images_grid must have shape (n, n, H, W) with n >= 2 (the "
+            f"same number of z1 and z2 values), got {images.shape}"
+        )
     lo, hi = (float(v) for v in z_range)
     if not lo < hi:
         raise ShapeError(f"manifold: z_range must be (low, high) with low < high, got {z_range}")

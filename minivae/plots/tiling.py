@@ -36,8 +36,8 @@ def tile_images(images, ncols=None, pad=1, pad_value=SEPARATOR):
     for k in range(n):
         row, col = divmod(k, ncols)
         top, left = pad + row * (h + pad), pad + col * (w + pad)
-        grid[top - pad:top + h + pad, left - pad:left + w + pad] = pad_value  # the frame
-        grid[top:top + h, left:left + w] = images[k]
+        grid[top - pad : top + h + pad, left - pad : left + w + pad] = pad_value  # the frame
+        grid[top : top + h, left : left + w] = images[k]
     return grid
 
 
