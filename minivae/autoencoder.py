@@ -10,7 +10,7 @@ usually decodes to nothing recognisable.
 import numpy as np
 
 from minivae.function import no_grad
-from minivae.model import Decoder
+from minivae.model import Decoder, as_model_input
 from minivae.nn import MLP, Module
 
 
@@ -57,14 +57,14 @@ class Autoencoder(Module):
 
     def encode(self, x):
         """x (B, D) -> z (B, L), one point per input."""
-        return self.encoder(self.xp.asarray(x, dtype=self.dtype))
+        return self.encoder(as_model_input(self, x))
 
     def decode(self, z):
         return self.decoder(z)
 
     def loss(self, x, beta=1.0, noise=None):
         """-log p(x | z = f(x)) per example; `beta` and `noise` are unused (no KL, no noise)."""
-        x = self.xp.asarray(x, dtype=self.dtype)
+        x = as_model_input(self, x)
         return AELoss(self.decoder.nll(self.decode(self.encode(x)), x))
 
     def reconstruct(self, x):

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from minivae import ops
+from minivae.errors import ShapeError
 from minivae.function import no_grad
 from minivae.nn import MLP, Module, Parameter
 from minivae.rng import CounterRNG, counter_normal
@@ -51,6 +52,17 @@ class Decoder(Module):
     def mean(self, output):
         """E[x|z]: pixel probabilities sigma(l) or the Gaussian mean."""
         return ops.sigmoid(output) if self.likelihood == "bernoulli" else output
+
+
+def as_model_input(model, x):
+    """x as an array of the model's dtype on its device, after checking it has shape (B, D)."""
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 2 or shape[1] != model.config["input_dim"]:
+        raise ShapeError(
+            f"{type(model).__name__}: x has shape {shape} but the model takes (B, "
+            f"{model.config['input_dim']}): one flattened example per row"
+        )
+    return model.xp.asarray(x, dtype=model.dtype)
 
 
 @dataclasses.dataclass
@@ -101,7 +113,7 @@ class VAE(Module):
         self.noise = CounterRNG(seed)
 
     def _array(self, x):
-        return self.xp.asarray(x, dtype=self.dtype)
+        return as_model_input(self, x)
 
     def encode(self, x):
         """x (B, D) -> mu (B, L), logvar (B, L)."""
@@ -140,7 +152,7 @@ class VAE(Module):
     def interpolate(self, x1, x2, steps):
         """Decode `steps` points on the line from mu(x1) to mu(x2): (steps, D) array."""
         with no_grad():
-            mu, _ = self.encode(np.stack([x1, x2]))
+            mu, _ = self.encode(self.xp.stack([self.xp.asarray(x1), self.xp.asarray(x2)]))
             t = self.xp.linspace(0, 1, steps, dtype=self.dtype)[:, None]  # (S, 1)
             z = (1 - t) * mu.data[0] + t * mu.data[1]  # (S, L)
             return self.decoder.mean(self.decode(z)).data

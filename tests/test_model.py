@@ -7,7 +7,7 @@ import pytest
 from minivae import gradcheck
 from minivae.autoencoder import Autoencoder
 from minivae.catalog import MODEL_CASES
-from minivae.errors import CheckpointError
+from minivae.errors import CheckpointError, ShapeError
 from minivae.model import VAE
 from minivae.optim import SGD, Adam, clip_grad_norm
 
@@ -121,3 +121,12 @@ def test_state_dict_round_trip_and_wrong_architecture():
         VAE(12, hidden=(8,), latent_dim=4).load_state_dict(a.state_dict())
     with pytest.raises(CheckpointError, match="missing"):
         VAE(12, hidden=(8, 8), latent_dim=3).load_state_dict(a.state_dict())
+
+
+def test_inputs_of_the_wrong_shape_are_refused_with_the_expected_shape():
+    with pytest.raises(
+        ShapeError, match=r"VAE: x has shape \(3, 10\) but the model takes \(B, 12\)"
+    ):
+        VAE(12, hidden=(8,), latent_dim=2).loss(np.zeros((3, 10)))
+    with pytest.raises(ShapeError, match=r"Autoencoder: x has shape \(12,\)"):
+        Autoencoder(12, hidden=(8,), latent_dim=2).reconstruct(np.zeros(12))

@@ -6,7 +6,7 @@ import pytest
 
 from minivae import Tensor, gradcheck, ops
 from minivae.ops import likelihoods, vae
-from minivae.rng import counter_normal
+from minivae.rng import CounterRNG, counter_normal
 
 rng = np.random.default_rng(0)
 
@@ -15,6 +15,15 @@ def test_reparameterize_moves_and_scales_the_noise():
     mu, logvar, eps = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     z = ops.reparameterize(Tensor(mu), Tensor(logvar), Tensor(eps)).data
     np.testing.assert_allclose(z, mu + np.exp(logvar / 2) * eps)
+
+
+def test_reparameterize_draws_its_noise_from_a_seeded_generator():
+    mu, logvar = Tensor(np.zeros((2, 3))), Tensor(np.zeros((2, 3)))
+    first = ops.reparameterize(mu, logvar, rng=CounterRNG(5)).data
+    np.testing.assert_array_equal(first, ops.reparameterize(mu, logvar, rng=CounterRNG(5)).data)
+    np.testing.assert_array_equal(first, counter_normal(np, (2, 3), 5, 0, np.float64))
+    with pytest.raises(ValueError, match="pass the noise eps"):
+        ops.reparameterize(mu, logvar)
 
 
 def test_gaussian_kl_matches_a_monte_carlo_estimate():

@@ -91,8 +91,18 @@ class SampleKL(Function):
         return gz + gk * mu, gz * eps * sigma / 2 + gk * (var - 1) / 2
 
 
-def reparameterize(mu, logvar, eps):
-    """z = mu + exp(logvar / 2) * eps for a given noise array eps (B, L)."""
+def reparameterize(mu, logvar, eps=None, rng=None):
+    """z = mu + exp(logvar / 2) * eps.
+
+    Pass the noise eps (B, L) yourself (deterministic, as in the tests), or a seeded
+    `minivae.rng.CounterRNG` as `rng` to draw it from its next stream.
+    """
+    if eps is None:
+        if rng is None:
+            raise ValueError(
+                "reparameterize: pass the noise eps, or rng=CounterRNG(seed) to draw it"
+            )
+        eps = rng.normal(mu.xp, mu.shape, mu.dtype)
     return Reparameterize.apply(mu, logvar, eps)
 
 
