@@ -9,9 +9,21 @@ loss.backward()          # x.grad holds sigma(x)
 """
 
 from minivae import ops
+from minivae.autoencoder import Autoencoder
 from minivae.errors import MinivaeError
 from minivae.function import Function, no_grad
 from minivae.gradcheck import GradcheckReport, gradcheck
+from minivae.model import VAE
 from minivae.tensor import Tensor
 
-__all__ = ["Function", "GradcheckReport", "MinivaeError", "Tensor", "gradcheck", "no_grad", "ops"]
+__all__ = [
+    "VAE",
+    "Autoencoder",
+    "Function",
+    "GradcheckReport",
+    "MinivaeError",
+    "Tensor",
+    "gradcheck",
+    "no_grad",
+    "ops",
+]
