@@ -27,7 +27,7 @@ from minivae import backend
 from minivae.autoencoder import Autoencoder
 from minivae.checkpoint import check_same_architecture, load_checkpoint, save_checkpoint
 from minivae.data import load_dataset
-from minivae.data.batches import binarize, check_inputs
+from minivae.data.batches import BINARIZATIONS, binarize, check_inputs
 from minivae.errors import MinivaeError, TrainingError
 from minivae.evaluate import mean_elbo_terms
 from minivae.model import VAE
@@ -93,15 +93,15 @@ def build_optimizer(config, params):
 
 def prepare_data(config, train_set, test_set):
     """Validate the inputs and binarize them as asked; returns (train_x, test_x)."""
-    for split in (train_set, test_set):
-        check_inputs(split.x, config.likelihood)
+    for which, split in (("train", train_set), ("test", test_set)):
+        check_inputs(split.x, config.likelihood, f"{config.dataset} {which} split")
     train_x, test_x = train_set.x[: config.limit], test_set.x[: config.limit]
-    if config.binarize not in ("none", "static", "dynamic"):
+    if config.binarize not in BINARIZATIONS:
         raise ValueError(f"unknown binarization {config.binarize!r}: none, static or dynamic")
     if config.binarize != "none":
-        test_x = binarize(test_x, "static", np.random.default_rng(TEST_BINARIZATION_SEED))
+        test_x = binarize(test_x, np.random.default_rng(TEST_BINARIZATION_SEED))
     if config.binarize == "static":
-        train_x = binarize(train_x, "static", np.random.default_rng(config.seed))
+        train_x = binarize(train_x, np.random.default_rng(config.seed))
     return train_x.astype(config.dtype), test_x.astype(config.dtype)
 
 
@@ -175,7 +175,7 @@ class Trainer:
         for b in range(p["next_batch"], len(batches)):
             x = self.train_x[batches[b]]
             if cfg.binarize == "dynamic":
-                x = binarize(x, "dynamic", self.binarize_rng).astype(cfg.dtype)
+                x = binarize(x, self.binarize_rng)
             beta = self.beta_at(self.step)
             terms = self.model.loss(x, beta)
             loss = terms.objective.mean()

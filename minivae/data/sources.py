@@ -1,0 +1,158 @@
+"""Where MNIST and Fashion-MNIST come from: looked for on disk, else downloaded and verified.
+
+A dataset's four IDX files are looked for, in this order, in
+1. the directory passed as `data_dir` (the CLI's --data-dir),
+2. the directory in the MINIVAE_DATA environment variable,
+3. the user's cache, $XDG_CACHE_HOME/minivae/<name> (default ~/.cache/minivae/<name>),
+4. /usr/share/datasets/<name>, where Debian's packages put them
+   (`apt-get install dataset-fashion-mnist`),
+and in 1 and 2 both directly and in a <name>/ subdirectory. The first place that holds all
+four files wins. Otherwise they are downloaded from the dataset's official location (then a
+well-known mirror) into the cache: each file goes to a temporary name in the cache directory,
+its SHA-256 is checked against the published value, and only then is it renamed into place, so
+the cache never holds a partial or unverified file.
+
+Files found on disk are not hashed (Debian recompresses the archives, so their bytes differ
+from the published ones); the IDX reader checks their headers and lengths instead.
+"""
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+
+from minivae.errors import DataError
+
+SYSTEM_DIR = "/usr/share/datasets"
+DOWNLOAD_TIMEOUT = 15  # seconds without an answer before a server counts as unreachable
+ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+FILENAMES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+class DatasetNotFoundError(DataError):
+    """The dataset is nowhere on disk and could not be downloaded."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteDataset:
+    name: str
+    sha256: tuple  # of the published .gz files, in the order of FILENAMES
+    urls: tuple  # base URLs, tried in order
+    how_to_get: str  # what to tell a person when it cannot be found
+
+
+DATASETS = {
+    "mnist": RemoteDataset(
+        "mnist",
+        (
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        ),
+        ("http://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/"),
+        "download the four files of http://yann.lecun.com/exdb/mnist/ on a machine with a "
+        "network and pass their directory with --data-dir (or set MINIVAE_DATA)",
+    ),
+    "fashion-mnist": RemoteDataset(
+        "fashion-mnist",
+        (
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        ),
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        "on Debian or Ubuntu: apt-get install dataset-fashion-mnist; or put the four files "
+        "in a directory and pass it with --data-dir (or set MINIVAE_DATA)",
+    ),
+}
+
+
+def cache_dir(name):
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "minivae", name)
+
+
+def candidate_dirs(name, data_dir=None, system_dir=SYSTEM_DIR):
+    """The directories searched, in order (see the module docstring)."""
+    dirs = []
+    for explicit in (data_dir, os.environ.get("MINIVAE_DATA")):
+        if explicit:
+            dirs += [explicit, os.path.join(explicit, name)]
+    return dirs + [cache_dir(name), os.path.join(system_dir, name)]
+
+
+def locate(name, data_dir=None, download=True, system_dir=SYSTEM_DIR, urls=None):
+    """Paths of the four files of dataset `name` (train images, labels, test images, labels)."""
+    remote = DATASETS[name]
+    searched = candidate_dirs(name, data_dir, system_dir)
+    for directory in searched:
+        paths = [os.path.join(directory, f) for f in FILENAMES]
+        if all(os.path.isfile(p) for p in paths):
+            return paths
+    failures = []
+    if download:
+        try:
+            return _download(remote, urls or remote.urls)
+        except DatasetNotFoundError as err:
+            failures.append(str(err))
+    raise DatasetNotFoundError(
+        f"dataset {name!r} not found. Looked for {', '.join(FILENAMES)} in:\n  "
+        + "\n  ".join(searched)
+        + ("\n" + "\n".join(failures) if failures else "\n(download not attempted)")
+        + f"\nTo get it: {remote.how_to_get}."
+    )
+
+
+def _download(remote, urls):
+    target = cache_dir(remote.name)
+    os.makedirs(target, exist_ok=True)
+    paths = []
+    for filename, sha256 in zip(FILENAMES, remote.sha256, strict=True):
+        path = os.path.join(target, filename)
+        if not os.path.isfile(path):
+            _fetch_verified(filename, sha256, urls, path)
+        paths.append(path)
+    return paths
+
+
+def _fetch_verified(filename, sha256, urls, path):
+    """Download `filename` from the first URL that answers into `path`, or raise."""
+    errors = []
+    for base in urls:
+        url = base + filename
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+                _save_if_verified(response, url, sha256, path)
+            return
+        except (urllib.error.URLError, OSError) as err:
+            errors.append(f"  {url}: {getattr(err, 'reason', err)}")
+    raise DatasetNotFoundError("the download failed:\n" + "\n".join(errors))
+
+
+def _save_if_verified(response, url, sha256, path):
+    """Stream into a temporary file beside `path`, hashing; rename it only if the hash is right."""
+    digest = hashlib.sha256()
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".download")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                f.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise DataError(
+                f"{url} has SHA-256 {digest.hexdigest()}, but the published file has {sha256}: "
+                "the download is corrupt or not the real dataset, so it was deleted"
+            )
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
