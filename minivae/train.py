@@ -309,7 +309,8 @@ def _truncate_metrics(path, epochs):
 
 
 class _StopOnCtrlC:
-    """Turn the first Ctrl-C into a request to stop after the current step (main thread only)."""
+    """Turn the first Ctrl-C into a request to stop after the current step (main thread only);
+    a second one stops at once (the last checkpoint on disk is complete either way)."""
 
     requested = False
 
@@ -322,6 +323,8 @@ class _StopOnCtrlC:
         return self
 
     def _request(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
         self.requested = True
 
     def __exit__(self, *exc):
