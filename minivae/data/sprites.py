@@ -23,7 +23,7 @@ SHAPES = ("square", "ellipse", "triangle")
 FACTOR_NAMES = ("scale", "rotation", "x", "y")
 RADIUS = 7.0  # pixels from the centre to the edge at scale 1
 CENTRE_RANGE = (10.0, 18.0)  # pixels: where centres may lie, so shapes stay in the image
-CHUNK = 1000  # images drawn at a time (bounds the memory of the supersampled grid)
+CHUNK = 128  # images drawn at a time: their (CHUNK, 84, 84) grids stay in the CPU cache
 
 
 def make_sprites(n, seed):
@@ -50,14 +50,10 @@ def _draw(labels, factors):
     lo, hi = CENTRE_RANGE
     dx = points[None, None, :] - (lo + (hi - lo) * x)  # (C, 1, S) offsets from the centre
     dy = points[None, :, None] - (lo + (hi - lo) * y)  # (C, S, 1)
-    cos, sin = np.cos(angle), np.sin(angle)
-    radius = RADIUS * scale
-    u = (cos * dx + sin * dy) / radius  # rotate by -angle into the shape's frame: (C, S, S)
-    v = (-sin * dx + cos * dy) / radius
-    inside = np.empty(u.shape, bool)
+    inside = np.empty((len(labels), SIZE * s, SIZE * s), bool)  # (C, S, S)
     for label, test in enumerate((_in_square, _in_ellipse, _in_triangle)):
         pick = labels == label
-        inside[pick] = test(u[pick], v[pick])
+        inside[pick] = test(dx[pick], dy[pick], angle[pick], RADIUS * scale[pick])
     # average each s x s block of points into one pixel: (C, S, S) -> (C, 28, 28)
     counts = np.zeros((len(labels), SIZE, SIZE), np.float32)
     for i in range(s):
@@ -66,20 +62,36 @@ def _draw(labels, factors):
     return counts / (s * s)
 
 
-def _in_square(u, v):
-    """A square of half-side 0.8 (about the area of the other two shapes)."""
-    return np.maximum(np.abs(u), np.abs(v)) <= 0.8
+def _along(dx, dy, theta, radius):
+    """Each point's coordinate along the direction theta, in units of the radius: (C, S, S).
+
+    It is (dx cos theta + dy sin theta) / radius. The factors cos/radius and sin/radius are one
+    number per image, so the only full-size operation is one broadcast add of (C, 1, S) and
+    (C, S, 1). The shape's own frame is u = _along(angle), v = _along(angle + pi/2).
+    """
+    return (np.cos(theta) / radius) * dx + (np.sin(theta) / radius) * dy
 
 
-def _in_ellipse(u, v):
-    """An ellipse with axes 1 and 1/2, so that its rotation shows."""
+def _in_square(dx, dy, angle, radius):
+    """A square of half-side 0.8 (about the area of the other two shapes): |u|, |v| <= 0.8."""
+    u, v = _along(dx, dy, angle, radius), _along(dx, dy, angle + np.pi / 2, radius)
+    return (np.abs(u) <= 0.8) & (np.abs(v) <= 0.8)
+
+
+def _in_ellipse(dx, dy, angle, radius):
+    """An ellipse with axes 1 and 1/2, so that its rotation shows: u^2 + 4 v^2 <= 1."""
+    u, v = _along(dx, dy, angle, radius), _along(dx, dy, angle + np.pi / 2, radius)
     return u * u + 4 * v * v <= 1.0
 
 
-def _in_triangle(u, v):
-    """An equilateral triangle with its corners 1 from the centre: three half-planes."""
-    inside = np.ones(u.shape, bool)
-    for theta in (np.pi / 2, np.pi / 2 + 2 * np.pi / 3, np.pi / 2 + 4 * np.pi / 3):
-        # the edge opposite the corner at angle theta lies at distance 1/2 on the far side
-        inside &= -(u * np.cos(theta) + v * np.sin(theta)) <= 0.5
+def _in_triangle(dx, dy, angle, radius):
+    """An equilateral triangle with its corners 1 from the centre: three half-planes.
+
+    The corners point along angle + pi/2 + k 2pi/3 (k = 0, 1, 2); the edge opposite each corner
+    lies 1/2 from the centre on the far side, so a point is inside when its coordinate along
+    every corner's direction is at least -1/2.
+    """
+    inside = np.ones(np.broadcast_shapes(dx.shape, dy.shape), bool)
+    for k in range(3):
+        inside &= _along(dx, dy, angle + np.pi / 2 + k * 2 * np.pi / 3, radius) >= -0.5
     return inside
