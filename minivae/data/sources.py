@@ -18,6 +18,7 @@ from the published ones); the IDX reader checks their headers and lengths instea
 
 import dataclasses
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -133,7 +134,8 @@ def _fetch_verified(filename, sha256, urls, path):
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
                 _save_if_verified(response, url, sha256, path)
             return
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+            # HTTPException: the server hung up mid-transfer (IncompleteRead) or spoke no HTTP
             errors.append(f"  {url}: {getattr(err, 'reason', err)}")
     raise DatasetNotFoundError("the download failed:\n" + "\n".join(errors))
 
