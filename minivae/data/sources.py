@@ -6,11 +6,12 @@ A dataset's four IDX files are looked for, in this order, in
 3. the user's cache, $XDG_CACHE_HOME/minivae/<name> (default ~/.cache/minivae/<name>),
 4. /usr/share/datasets/<name>, where Debian's packages put them
    (`apt-get install dataset-fashion-mnist`),
-and in 1 and 2 both directly and in a <name>/ subdirectory. The first place that holds all
-four files wins. Otherwise they are downloaded from the dataset's official location (then a
-well-known mirror) into the cache: each file goes to a temporary name in the cache directory,
-its SHA-256 is checked against the published value, and only then is it renamed into place, so
-the cache never holds a partial or unverified file.
+and in 1 and 2 both directly and in a <name>/ subdirectory. Each file may be there as
+published (train-images-idx3-ubyte.gz) or already gunzipped (train-images-idx3-ubyte). The
+first place that holds all four files wins. Otherwise they are downloaded from the dataset's
+official location (then a well-known mirror) into the cache: each file goes to a temporary name
+in the cache directory, its SHA-256 is checked against the published value, and only then is it
+renamed into place, so the cache never holds a partial or unverified file.
 
 Files found on disk are not hashed (Debian recompresses the archives, so their bytes differ
 from the published ones); the IDX reader checks their headers and lengths instead.
@@ -96,8 +97,8 @@ def locate(name, data_dir=None, download=True, system_dir=SYSTEM_DIR, urls=None)
     remote = DATASETS[name]
     searched = candidate_dirs(name, data_dir, system_dir)
     for directory in searched:
-        paths = [os.path.join(directory, f) for f in FILENAMES]
-        if all(os.path.isfile(p) for p in paths):
+        paths = _files_in(directory)
+        if paths:
             return paths
     failures = []
     if download:
@@ -106,11 +107,22 @@ def locate(name, data_dir=None, download=True, system_dir=SYSTEM_DIR, urls=None)
         except DatasetNotFoundError as err:
             failures.append(str(err))
     raise DatasetNotFoundError(
-        f"dataset {name!r} not found. Looked for {', '.join(FILENAMES)} in:\n  "
+        f"dataset {name!r} not found. Looked for {', '.join(FILENAMES)} (gzipped or not) in:\n  "
         + "\n  ".join(searched)
         + ("\n" + "\n".join(failures) if failures else "\n(download not attempted)")
         + f"\nTo get it: {remote.how_to_get}."
     )
+
+
+def _files_in(directory):
+    """The four files in `directory`, each <file>.gz or else <file> gunzipped; None if one lacks."""
+    paths = []
+    for filename in FILENAMES:
+        gzipped, plain = os.path.join(directory, filename), os.path.join(directory, filename[:-3])
+        if not os.path.isfile(gzipped) and not os.path.isfile(plain):
+            return None
+        paths.append(gzipped if os.path.isfile(gzipped) else plain)
+    return paths
 
 
 def _download(remote, urls):
