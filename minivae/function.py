@@ -63,11 +63,12 @@ class Function:
     def apply(cls, *inputs, **params):
         tensors = as_tensors(cls.__name__, inputs)
         arrays = [t.data for t in tensors]
-        record = _GradMode.enabled and any(t.requires_grad for t in tensors)
-        ctx = Context(backend.get_array_module(*arrays), tuple(t.requires_grad for t in tensors))
+        needs_grad = tuple(t.requires_grad for t in tensors)
+        record = _GradMode.enabled and any(needs_grad)
+        ctx = Context(backend.get_array_module(*arrays), needs_grad)
         result = cls.forward(ctx, *arrays, **params)
-        outputs = tuple(result) if isinstance(result, tuple) else (result,)
-        outputs = tuple(ctx.xp.asarray(out) for out in outputs)  # a NumPy scalar -> 0-d array
+        outputs = result if isinstance(result, tuple) else (result,)
+        outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)  # scalars
         wrapped = tuple(Tensor(out, requires_grad=record) for out in outputs)
         if record:
             node = Node(cls, ctx, tensors, outputs)
@@ -82,14 +83,13 @@ def as_tensors(op, inputs):
     Python numbers take the dtype of the tensors beside them (so `x * 2` keeps x float32);
     arrays become constant tensors; anything else is an error naming the op.
     """
+    if all(isinstance(v, Tensor) for v in inputs):  # the usual case: nothing to convert
+        if any(t.dtype != inputs[0].dtype for t in inputs):
+            _raise_mixed_dtypes(op, inputs)
+        return inputs
     dtypes = {v.dtype for v in inputs if isinstance(v, Tensor) or backend.is_array(v)}
     if len(dtypes) > 1:
-        names = ", ".join(sorted(str(d) for d in dtypes))
-        shapes = ", ".join(str(getattr(v, "shape", "scalar")) for v in inputs)
-        raise DTypeError(
-            f"{op}: inputs have mixed dtypes ({names}; shapes {shapes}); minivae does not "
-            "promote silently: convert one of them first, e.g. x.astype(numpy.float32)"
-        )
+        _raise_mixed_dtypes(op, inputs)
     dtype = dtypes.pop() if dtypes else backend.numpy.float64
     xp = backend.get_array_module(
         *[v.data if isinstance(v, Tensor) else v for v in inputs if not isinstance(v, int | float)]
@@ -107,3 +107,12 @@ def as_tensors(op, inputs):
                 f"{op}: expected a Tensor, an array or a number, got {type(v).__name__}"
             )
     return tensors
+
+
+def _raise_mixed_dtypes(op, inputs):
+    names = ", ".join(sorted({str(v.dtype) for v in inputs if hasattr(v, "dtype")}))
+    shapes = ", ".join(str(getattr(v, "shape", "scalar")) for v in inputs)
+    raise DTypeError(
+        f"{op}: inputs have mixed dtypes ({names}; shapes {shapes}); minivae does not "
+        "promote silently: convert one of them first, e.g. x.astype(numpy.float32)"
+    )
