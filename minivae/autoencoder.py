@@ -10,12 +10,12 @@ usually decodes to nothing recognisable.
 import numpy as np
 
 from minivae.function import no_grad
-from minivae.model import Decoder, as_model_input
-from minivae.nn import MLP, Module
+from minivae.model import EncoderDecoder
 
 
 class AELoss:
-    """Per-example terms, shaped like the VAE's LossTerms (the KL is absent: zero)."""
+    """Per-example terms in the shape of the VAE's LossTerms; there is no KL term (kl is None),
+    and `neg_elbo`, where the VAE reports its bound, is the reconstruction term alone."""
 
     def __init__(self, recon):
         self.objective = self.recon = recon
@@ -26,45 +26,23 @@ class AELoss:
         return self.recon.data
 
 
-class Autoencoder(Module):
+class Autoencoder(EncoderDecoder):
     """Autoencoder(input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli")."""
 
-    def __init__(
-        self,
-        input_dim,
-        hidden=(400,),
-        latent_dim=20,
-        likelihood="bernoulli",
-        activation="relu",
-        dtype=np.float32,
-        seed=0,
-        xp=np,
-    ):
-        self.config = dict(
-            kind="autoencoder",
-            input_dim=int(input_dim),
-            hidden=[int(h) for h in hidden],
-            latent_dim=int(latent_dim),
-            likelihood=likelihood,
-            activation=activation,
-        )
-        self.dtype, self.xp = np.dtype(dtype), xp
-        rng = np.random.default_rng(seed)
-        self.encoder = MLP((input_dim, *hidden, latent_dim), rng, activation, dtype, xp)
-        self.decoder = Decoder(
-            latent_dim, hidden[::-1], input_dim, likelihood, rng, activation, dtype, xp
-        )
+    kind = "autoencoder"
+
+    def __init__(self, input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli",
+                 activation="relu", dtype=np.float32, seed=0, xp=np):  # fmt: skip
+        super().__init__(input_dim, hidden, latent_dim, likelihood, activation, dtype, seed, xp,
+                         code_size=latent_dim)  # fmt: skip
 
     def encode(self, x):
         """x (B, D) -> z (B, L), one point per input."""
-        return self.encoder(as_model_input(self, x))
-
-    def decode(self, z):
-        return self.decoder(z)
+        return self.encoder(self._array(x))
 
     def loss(self, x, beta=1.0, noise=None):
         """-log p(x | z = f(x)) per example; `beta` and `noise` are unused (no KL, no noise)."""
-        x = as_model_input(self, x)
+        x = self._array(x)
         return AELoss(self.decoder.nll(self.decode(self.encode(x)), x))
 
     def reconstruct(self, x):

@@ -78,26 +78,20 @@ class LossTerms:
         return self.recon.data + self.kl.data  # (B,) array: the negative ELBO at beta = 1
 
 
-class VAE(Module):
-    """VAE(input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli").
+class EncoderDecoder(Module):
+    """What the VAE and the autoencoder share: an MLP encoder x -> (codes), and a Decoder.
 
-    The encoder is an MLP input_dim -> hidden... -> 2 * latent_dim whose output is split into
-    mu and logvar; the decoder mirrors it. `seed` fixes the initial weights and the noise.
+    The encoder is input_dim -> hidden... -> code_size; the decoder mirrors it from latent_dim.
+    `seed` fixes the initial weights; `config` records the architecture for checkpoints.
     """
 
+    kind = None  # "vae" or "autoencoder"
+
     def __init__(
-        self,
-        input_dim,
-        hidden=(400,),
-        latent_dim=20,
-        likelihood="bernoulli",
-        activation="relu",
-        dtype=np.float32,
-        seed=0,
-        xp=np,
+        self, input_dim, hidden, latent_dim, likelihood, activation, dtype, seed, xp, code_size
     ):
         self.config = dict(
-            kind="vae",
+            kind=self.kind,
             input_dim=int(input_dim),
             hidden=[int(h) for h in hidden],
             latent_dim=int(latent_dim),
@@ -106,23 +100,38 @@ class VAE(Module):
         )
         self.dtype, self.xp = np.dtype(dtype), xp
         rng = np.random.default_rng(seed)
-        self.encoder = MLP((input_dim, *hidden, 2 * latent_dim), rng, activation, dtype, xp)
+        self.encoder = MLP((input_dim, *hidden, code_size), rng, activation, dtype, xp)
         self.decoder = Decoder(
-            latent_dim, hidden[::-1], input_dim, likelihood, rng, activation, dtype, xp
+            latent_dim, tuple(hidden)[::-1], input_dim, likelihood, rng, activation, dtype, xp
         )
-        self.noise = CounterRNG(seed)
 
     def _array(self, x):
         return as_model_input(self, x)
+
+    def decode(self, z):
+        """z (B, L) -> decoder output (logits or means) (B, D)."""
+        return self.decoder(z)
+
+
+class VAE(EncoderDecoder):
+    """VAE(input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli").
+
+    The encoder's output, 2 * latent_dim numbers per example, is split into mu and logvar.
+    `seed` fixes the initial weights and the noise.
+    """
+
+    kind = "vae"
+
+    def __init__(self, input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli",
+                 activation="relu", dtype=np.float32, seed=0, xp=np):  # fmt: skip
+        super().__init__(input_dim, hidden, latent_dim, likelihood, activation, dtype, seed, xp,
+                         code_size=2 * latent_dim)  # fmt: skip
+        self.noise = CounterRNG(seed)
 
     def encode(self, x):
         """x (B, D) -> mu (B, L), logvar (B, L)."""
         mu, logvar = ops.split(self.encoder(self._array(x)), 2, axis=1)
         return mu, logvar
-
-    def decode(self, z):
-        """z (B, L) -> decoder output (logits or means) (B, D)."""
-        return self.decoder(z)
 
     def loss(self, x, beta=1.0, noise=None):
         """The negative ELBO of each example in parts (see LossTerms).
