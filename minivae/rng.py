@@ -31,23 +31,25 @@ MASK32 = 0xFFFFFFFF
 def philox4x32(counter, key, rounds=10):
     """Apply Philox4x32 to arrays of counters.
 
-    counter: 4 uint32 arrays of one shape (c0..c3); key: 2 Python ints (k0, k1) below 2^32.
-    Returns 4 uint32 arrays of random bits. Products are formed in uint64 (32 x 32 -> 64 bits).
+    counter: 4 words (c0..c3), each an unsigned integer array or a Python int below 2^32, all
+    broadcastable together; key: 2 Python ints (k0, k1) below 2^32. Returns 4 uint64 arrays
+    holding 32-bit random words. Products are formed in uint64 (32 x 32 -> 64 bits).
     """
-    xp = backend.get_array_module(*counter)
-    c0, c1, c2, c3 = (c.astype(xp.uint64) for c in counter)
+    arrays = [c for c in counter if not isinstance(c, int)]
+    xp = backend.get_array_module(*arrays)
+    c0, c1, c2, c3 = (c if isinstance(c, int) else xp.asarray(c, dtype=xp.uint64) for c in counter)
     k0, k1 = key
     for round_index in range(rounds):
         if round_index:
             k0, k1 = (k0 + W0) & MASK32, (k1 + W1) & MASK32
-        p0, p1 = c0 * M0, c2 * M1  # (hi, lo) halves of the 64-bit products
+        p0, p1 = xp.multiply(c0, M0, dtype=xp.uint64), xp.multiply(c2, M1, dtype=xp.uint64)
         c0, c1, c2, c3 = (
-            (p1 >> 32) ^ c1 ^ k0,
-            p1 & MASK32,
-            (p0 >> 32) ^ c3 ^ k1,
-            p0 & MASK32,
+            (p1 >> 32) ^ c1 ^ k0,  # hi(M1 c2) ^ c1 ^ k0
+            p1 & MASK32,  # lo(M1 c2)
+            (p0 >> 32) ^ c3 ^ k1,  # hi(M0 c0) ^ c3 ^ k1
+            p0 & MASK32,  # lo(M0 c0)
         )
-    return tuple(c.astype(xp.uint32) for c in (c0, c1, c2, c3))
+    return c0, c1, c2, c3  # from round 2 on, every word mixes in the arrays: all full-size
 
 
 def counter_normal(xp, shape, seed, stream, dtype, offset=0):
@@ -64,21 +66,16 @@ def counter_normal(xp, shape, seed, stream, dtype, offset=0):
     size = math.prod(shape)
     first_block, last_block = offset // 4, (offset + size + 3) // 4
     blocks = xp.arange(first_block, last_block, dtype=xp.uint64)
-    counter = (
-        (blocks & MASK32).astype(xp.uint32),
-        (blocks >> 32).astype(xp.uint32),
-        xp.full(blocks.shape, stream & MASK32, dtype=xp.uint32),
-        xp.full(blocks.shape, (stream >> 32) & MASK32, dtype=xp.uint32),
-    )
-    w = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))
-    lanes = []
-    for first, second in ((w[0], w[1]), (w[2], w[3])):
-        radius = xp.sqrt(-2.0 * xp.log((first.astype(xp.float64) + 1.0) / 2.0**32))
-        angle = (2.0 * math.pi / 2.0**32) * second.astype(xp.float64)
-        lanes += [radius * xp.cos(angle), radius * xp.sin(angle)]
-    normals = xp.stack(lanes, axis=1).reshape(-1)  # (blocks, 4) -> block-major order
+    counter = (blocks & MASK32, blocks >> 32, stream & MASK32, (stream >> 32) & MASK32)
+    w0, w1, w2, w3 = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))
+    u1 = (xp.stack([w0, w2]) + 1.0) / 2.0**32  # (2, blocks): lanes 0 and 2, in (0, 1]
+    angle = (2.0 * math.pi / 2.0**32) * xp.stack([w1, w3])  # lanes 1 and 3
+    radius = xp.sqrt(-2.0 * xp.log(u1))
+    normals = xp.empty((len(blocks), 4), dtype=xp.float64)  # block-major, lanes in order
+    normals[:, 0::2] = (radius * xp.cos(angle)).T
+    normals[:, 1::2] = (radius * xp.sin(angle)).T
     start = offset - 4 * first_block
-    return normals[start : start + size].reshape(shape).astype(dtype)
+    return normals.reshape(-1)[start : start + size].reshape(shape).astype(dtype)
 
 
 class CounterRNG:

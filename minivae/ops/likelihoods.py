@@ -25,9 +25,9 @@ LOG_2PI = math.log(2 * math.pi)
 class BernoulliNLL(Function):
     """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l.
 
-    With e = e^-|l| in (0, 1], computed once and shared by both passes:
-        softplus(l) = max(l, 0) + log(1 + e)
-        sigma(l) = r for l >= 0 and 1 - r for l < 0,  where r = 1 / (1 + e) = sigma(|l|)
+    With t = 1 + e^-|l| in (1, 2], computed once and shared by both passes:
+        softplus(l) = max(l, 0) + log(t)
+        sigma(l) = r for l >= 0 and 1 - r for l < 0,  where r = 1 / t = sigma(|l|)
     This is the training hot path, so it takes the fast forms: log(1 + e) rather than log1p(e)
     (in float32 NumPy's log is vectorized, log1p is about 5x slower) and 0.5 +- (r - 0.5)
     rather than a select. Both are off by at most one rounding of 1 + e, an absolute error
@@ -41,21 +41,26 @@ class BernoulliNLL(Function):
                 f"bernoulli_nll: logits {logits.shape} and x {x.shape} must both be (B, D)"
             )
         xp = ctx.xp
-        e = xp.exp(-xp.abs(logits))  # (B, D), in (0, 1]
-        per_pixel = xp.maximum(logits, 0)
-        per_pixel -= x * logits
-        per_pixel += xp.log(1 + e)  # softplus(l) - x l
-        ctx.save_for_backward(logits, x, e)
+        t = xp.abs(logits)  # (B, D); the next lines turn it into 1 + e^-|l| in place
+        xp.negative(t, out=t)
+        xp.exp(t, out=t)
+        t += 1
+        per_pixel = xp.log(t)
+        per_pixel += xp.maximum(logits, 0)
+        per_pixel -= x * logits  # softplus(l) - x l
+        ctx.save_for_backward(logits, x, t)
         return per_pixel.sum(axis=1)  # (B, D) -> (B,)
 
     @staticmethod
     def backward(ctx, g):
-        logits, x, e = ctx.saved
-        r = 1 / (1 + e)  # sigma(|l|), in [1/2, 1)
-        sigma = 0.5 + ctx.xp.copysign(r - 0.5, logits)  # r where l >= 0, 1 - r where l < 0
-        g = g[:, None]  # (B,) -> (B, 1)
-        grad_logits = g * (sigma - x)
-        grad_x = -g * logits if ctx.needs_input_grad[1] else None
+        logits, x, t = ctx.saved
+        r = 1 / t  # sigma(|l|), in [1/2, 1)
+        r -= 0.5
+        grad_logits = ctx.xp.copysign(r, logits, out=r)  # +-(r - 1/2), in place from here on
+        grad_logits += 0.5  # sigma(l): r where l >= 0, 1 - r where l < 0
+        grad_logits -= x
+        grad_logits *= g[:, None]  # (B,) -> (B, 1): g (sigma(l) - x)
+        grad_x = -g[:, None] * logits if ctx.needs_input_grad[1] else None
         return grad_logits, grad_x
 
 
