@@ -66,18 +66,33 @@ def write_figures(run_dir):
         written.append(path("curves.png"))
     is_vae = model.config["kind"] == "vae"
     latent = model.config["latent_dim"]
-    prior = CounterRNG(0).normal(np, (64, latent), np.float64)
-    if test.image_shape is None:  # 2-D points
-        plots.points2d(x, decode_mean(model, prior), path("points.png"))
+    if test.image_shape is None:  # 2-D points: as many model points as data points
+        points, label = _model_points(model, len(x)) if is_vae else (
+            backend.to_numpy(model.reconstruct(x)), "reconstructions")  # fmt: skip
+        plots.points2d(x, points, path("points.png"), model_label=label)
         written.append(path("points.png"))
     else:
+        prior = CounterRNG(0).normal(np, (64, latent), np.float64)
         written += _image_figures(model, x, test.image_shape, prior, is_vae, path)
     written += _latent_figures(model, x[:SCATTER_POINTS], test, path)
     return written
 
 
+def _model_points(model, n):
+    """n draws x ~ p(x|z), z ~ N(0, I): the decoder's mean plus its observation noise."""
+    z = CounterRNG(0).normal(np, (n, model.config["latent_dim"]), np.float64)
+    means = decode_mean(model, z)
+    if model.config["likelihood"] != "gaussian":
+        return means, "decoder means at z ~ N(0, I)"
+    sigma = np.exp(0.5 * backend.to_numpy(model.decoder.logvar.data))  # (D,)
+    noise = CounterRNG(1).normal(np, means.shape, np.float64)
+    return means + sigma * noise, "samples x ~ p(x|z), z ~ N(0, I)"
+
+
 def _image_figures(model, x, shape, prior, is_vae, path):
-    images = lambda flat: np.asarray(flat).reshape(-1, *shape)  # noqa: E731  (N, D) -> (N, H, W)
+    def images(flat):  # (N, D) -> (N, H, W); a Gaussian decoder's mean may stray outside [0, 1]
+        return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)
+
     written = [path("reconstructions.png"), path("samples.png"), path("interpolations.png")]
     recons = backend.to_numpy(model.reconstruct(x[:30]))
     plots.reconstructions(images(x[:30]), images(recons), written[0])
