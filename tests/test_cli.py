@@ -71,3 +71,15 @@ def test_gradcheck_command_prints_every_op_passing():
     assert "sample_kl" in done.stdout and "vae_loss (bernoulli)" in done.stdout
     assert all(line.rstrip().endswith("pass") for line in lines[1:-1])
     assert lines[-1].startswith("33 of 33 passed")
+
+
+@pytest.mark.parametrize(
+    "dataset, expected",
+    [("moons", "points.png"), ("sprites", "reconstructions.png")],
+)
+def test_gaussian_likelihood_runs_draw_their_figures(tmp_path, dataset, expected):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / dataset
+    args = ["--dataset", dataset, "--likelihood", "gaussian", "--limit", "300", "--epochs", "1"]
+    assert main(["train", *args, "--hidden", "16", "--quiet", "--out", str(out)]) == 0
+    assert (out / expected).exists() and (out / "latent.png").exists()
