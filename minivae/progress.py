@@ -7,7 +7,8 @@ import time
 class ProgressBar:
     """ProgressBar(total, label): call update(done, text) as work advances, close() at the end."""
 
-    def __init__(self, total, label, enabled=None, stream=sys.stderr, width=30):
+    def __init__(self, total, label, enabled=None, stream=None, width=30):
+        stream = stream or sys.stderr  # looked up now, not when this module was imported
         self.total, self.label, self.stream, self.width = total, label, stream, width
         self.enabled = stream.isatty() if enabled is None else enabled
         self.start = self.last_draw = time.perf_counter()
