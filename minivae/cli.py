@@ -130,6 +130,11 @@ def _eval(args):
     config, model = run.config, run.model
     x = run.test_x[: args.n_test] if args.n_test else run.test_x
     test = evaluate.mean_elbo_terms(model, x)
+    if config.model != "vae":
+        print(f"autoencoder on {len(x)} test examples of {config.dataset}: reconstruction "
+              f"-log p(x|z = f(x)) {test['recon']:.3f} nats per example; it has no ELBO, "
+              "KL or likelihood bound to report")  # fmt: skip
+        return
     mu, kl_per_dim = evaluate.latent_statistics(model, x)
     active, _ = evaluate.active_units(mu)
     nll = evaluate.iwae_negative_log_likelihood(model, x, args.k)

@@ -68,6 +68,9 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __iter__(self):  # rows, each a tensor in the graph: `mu, logvar = pair` works too
+        return (self[i] for i in range(len(self)))
+
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._node.function.__name__}" if self._node is not None else ""

@@ -83,3 +83,10 @@ def test_gaussian_likelihood_runs_draw_their_figures(tmp_path, dataset, expected
     args = ["--dataset", dataset, "--likelihood", "gaussian", "--limit", "300", "--epochs", "1"]
     assert main(["train", *args, "--hidden", "16", "--quiet", "--out", str(out)]) == 0
     assert (out / expected).exists() and (out / "latent.png").exists()
+
+
+def test_eval_of_an_autoencoder_reports_its_reconstruction(tmp_path, capsys):
+    out = tmp_path / "ae"
+    main(["train", *TINY, "--model", "autoencoder", "--out", str(out), "--no-figures"])
+    assert main(["eval", str(out)]) == 0
+    assert "autoencoder on 400 test examples" in capsys.readouterr().out

@@ -188,3 +188,11 @@ def test_gradcheck_report_and_raise():
 
     with pytest.raises(GraphError, match="FAILED"):
         minivae.gradcheck(WrongExp.apply, [np.ones((2, 2))], raise_on_failure=True)
+
+
+def test_iterating_a_tensor_gives_its_rows_in_the_graph():
+    x = leaf(3, 2)
+    rows = list(x)
+    assert len(rows) == 3 and rows[1].shape == (2,)
+    (rows[0] * 2 + rows[2]).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[2, 2], [0, 0], [1, 1]])
