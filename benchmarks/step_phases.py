@@ -90,6 +90,32 @@ def main():
     a, b = best["minivae"].sum(), best["PyTorch"].sum()
     print(f"{'total':<10} {a:>8.2f} {b:>8.2f} {a / b:>6.2f}")
     print_forward_ops(ours, batches)
+    print_matmuls()
+
+
+def print_matmuls(repeats=200):
+    """The three big products of a step (784x400 layer, batch 128), NumPy against PyTorch."""
+    rng = np.random.default_rng(0)
+    x, w, g = (rng.random(s, np.float32) for s in ((128, 784), (784, 400), (128, 400)))
+    products = {
+        "x @ W (forward)": (lambda a, b, c: a @ b),
+        "x.T @ g (dL/dW)": (lambda a, b, c: a.T @ c),
+        "g @ W.T (dL/dx)": (lambda a, b, c: c @ b.T),
+    }
+    print("matrix products, ms (best of 5 x", repeats, "calls):")
+    for name, product in products.items():
+        times = []
+        for args in ((x, w, g), tuple(torch.from_numpy(a) for a in (x, w, g))):
+            best = min(_seconds(product, args, repeats) for _ in range(5))
+            times.append(1e3 * best / repeats)
+        print(f"  {name:<16} NumPy {times[0]:.3f}  PyTorch {times[1]:.3f}")
+
+
+def _seconds(product, args, repeats):
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product(*args)
+    return time.perf_counter() - start
 
 
 def print_forward_ops(model, batches):
