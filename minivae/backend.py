@@ -7,6 +7,8 @@ the op code is the same for both. This is the only module that imports cupy.
 
 import numpy
 
+from minivae.errors import MinivaeError
+
 try:  # cupy is an optional extra: `pip install "minivae[gpu]"`
     import cupy
 except ImportError:  # pragma: no cover - depends on the machine
@@ -35,9 +37,9 @@ def module_for_device(device):
         return numpy
     if device == "gpu":
         if cupy is None:
-            raise ImportError('device "gpu" needs CuPy: pip install "minivae[gpu]"')
+            raise MinivaeError('device "gpu" needs CuPy and a GPU: pip install "minivae[gpu]"')
         return cupy
-    raise ValueError(f'unknown device {device!r}: use "cpu" or "gpu"')
+    raise MinivaeError(f'unknown device {device!r}: use "cpu" or "gpu"')
 
 
 def to_numpy(array):
