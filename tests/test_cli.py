@@ -90,3 +90,12 @@ def test_eval_of_an_autoencoder_reports_its_reconstruction(tmp_path, capsys):
     main(["train", *TINY, "--model", "autoencoder", "--out", str(out), "--no-figures"])
     assert main(["eval", str(out)]) == 0
     assert "autoencoder on 400 test examples" in capsys.readouterr().out
+
+
+def test_asking_for_the_gpu_without_cupy_is_a_clear_error(tmp_path, capsys):
+    from minivae import backend
+
+    if backend.cupy is not None:
+        pytest.skip("CuPy is installed here")
+    assert main(["train", *TINY, "--device", "gpu", "--out", str(tmp_path / "g")]) == 2
+    assert 'needs CuPy and a GPU: pip install "minivae[gpu]"' in capsys.readouterr().err
