@@ -222,9 +222,12 @@ class Trainer:
             epoch_seconds=seconds,
         )
         self.partial = None
-        self._save()
+        # the row first: a crash before the checkpoint leaves one row too many, which a resume
+        # drops, rather than a checkpoint whose row is missing
+        os.makedirs(cfg.out, exist_ok=True)
         with open(self.metrics_path, "a") as f:
             f.write(json.dumps(row) + "\n")
+        self._save()
         return row
 
     def _save(self):
