@@ -32,10 +32,6 @@ def no_grad():
         _GradMode.enabled = previous
 
 
-def is_grad_enabled():
-    return _GradMode.enabled
-
-
 class Context:
     """What one op application keeps between its forward and its backward pass."""
 
