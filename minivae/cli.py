@@ -106,7 +106,7 @@ def _sizes(text):
 
 
 def _train(args):
-    from minivae.train import TrainConfig, Trainer, read_saved_config  # noqa: PLC0415
+    from minivae.train import SavedRun, TrainConfig, Trainer, read_saved_config  # noqa: PLC0415
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
@@ -118,8 +118,8 @@ def _train(args):
     print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
           f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")  # fmt: skip
     trainer.fit()
-    if not args.no_figures:
-        _draw_figures(config.out)
+    if not args.no_figures:  # from the model in memory: no need to read the data back
+        _draw_figures(SavedRun(config, trainer.model, trainer.test_set, trainer.test_x), config.out)
 
 
 def _eval(args):
@@ -185,13 +185,15 @@ def _sample(args):
 
 
 def _figures(args):
-    _draw_figures(args.run_dir)
+    from minivae.train import load_run  # noqa: PLC0415
+
+    _draw_figures(load_run(args.run_dir), args.run_dir)
 
 
-def _draw_figures(run_dir):
+def _draw_figures(run, run_dir):
     from minivae.figures import write_figures  # noqa: PLC0415
 
-    for path in write_figures(run_dir):
+    for path in write_figures(run, run_dir):
         print(f"figure: {path}")
 
 

@@ -23,7 +23,7 @@ from minivae import backend, plots
 from minivae.evaluate import latent_statistics
 from minivae.function import no_grad
 from minivae.rng import CounterRNG
-from minivae.train import load_run, read_metrics
+from minivae.train import read_metrics
 
 SCATTER_POINTS = 5000
 TRAVERSAL_DIMS = 8
@@ -53,9 +53,11 @@ def principal_plane(z):
     return centred @ vt[:2].T, explained[:2]
 
 
-def write_figures(run_dir):
-    """Draw every figure that fits the run's model and data; returns the paths written."""
-    run = load_run(run_dir)
+def write_figures(run, run_dir):
+    """Draw every figure that fits the run's model and data into run_dir; returns the paths.
+
+    `run` is a SavedRun: read back with minivae.train.load_run, or the run just trained.
+    """
     model, test = run.model, run.test_set
     x = run.test_x
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731

@@ -102,7 +102,7 @@ def prepare_data(config, train_set, test_set):
         test_x = binarize(test_x, np.random.default_rng(TEST_BINARIZATION_SEED))
     if config.binarize == "static":
         train_x = binarize(train_x, np.random.default_rng(config.seed))
-    return train_x.astype(config.dtype), test_x.astype(config.dtype)
+    return train_x.astype(config.dtype, copy=False), test_x.astype(config.dtype, copy=False)
 
 
 class Trainer:
