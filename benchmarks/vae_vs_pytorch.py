@@ -124,11 +124,15 @@ def main():
     ours_elbo, torch_elbo, _, _ = rows[-1]
     ours_total = sum(r[2] for r in rows)
     torch_total = sum(r[3] for r in rows)
-    print(f"final test -ELBO: minivae {ours_elbo:.2f}, PyTorch {torch_elbo:.2f}, "
-          f"difference {ours_elbo - torch_elbo:+.2f} nats per example")
-    print(f"time: minivae {ours_total:.1f}s, PyTorch {torch_total:.1f}s, ratio "
-          f"{ours_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
-          f"{rows[-1][2] / rows[0][2]:.2f}")
+    print(
+        f"final test -ELBO: minivae {ours_elbo:.2f}, PyTorch {torch_elbo:.2f}, "
+        f"difference {ours_elbo - torch_elbo:+.2f} nats per example"
+    )
+    print(
+        f"time: minivae {ours_total:.1f}s, PyTorch {torch_total:.1f}s, ratio "
+        f"{ours_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
+        f"{rows[-1][2] / rows[0][2]:.2f}"
+    )
 
 
 if __name__ == "__main__":

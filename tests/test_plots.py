@@ -38,8 +38,13 @@ def gray(pixels):
 def metrics_rows(epochs, beta=False):
     rows = []
     for e in range(1, epochs + 1):
-        row = dict(epoch=e, train_loss=100 + 50 / e, test_neg_elbo=102 + 50 / e,
-                   test_recon=90 + 50 / e, test_kl=12.0 - 5 / e)
+        row = dict(
+            epoch=e,
+            train_loss=100 + 50 / e,
+            test_neg_elbo=102 + 50 / e,
+            test_recon=90 + 50 / e,
+            test_kl=12.0 - 5 / e,
+        )
         if beta:
             row["beta"] = min(1.0, e / 3)
         rows.append(row)
@@ -50,28 +55,48 @@ def metrics_rows(epochs, beta=False):
 FIGURES = {
     "image_grid": (lambda p: plots.image_grid(np.zeros((64, 28, 28)), p, "grid"), (0.9, 1.3)),
     "samples": (lambda p: plots.samples(np.zeros((10, 28, 28)), p), (0.7, 1.3)),
-    "reconstructions": (lambda p: plots.reconstructions(
-        np.zeros((12, 28, 28)), np.zeros((12, 28, 28)), p), (0.3, 0.9)),
+    "reconstructions": (
+        lambda p: plots.reconstructions(np.zeros((12, 28, 28)), np.zeros((12, 28, 28)), p),
+        (0.3, 0.9),
+    ),
     "manifold": (lambda p: plots.manifold(np.zeros((8, 8, 28, 28)), (-2, 2), p), (0.9, 1.2)),
     "interpolations": (lambda p: plots.interpolations(np.zeros((3, 9, 28, 28)), p), (0.3, 0.7)),
-    "traversals": (lambda p: plots.traversals(
-        np.zeros((4, 7, 28, 28)), [f"z{i}" for i in range(4)], np.linspace(-3, 3, 7), p),
-        (0.4, 0.8)),
+    "traversals": (
+        lambda p: plots.traversals(
+            np.zeros((4, 7, 28, 28)), [f"z{i}" for i in range(4)], np.linspace(-3, 3, 7), p
+        ),
+        (0.4, 0.8),
+    ),
 }
 IMAGE_FIGURES = list(FIGURES)
-FIGURES.update({
-    "latent_classes": (lambda p: plots.latent_scatter(
-        rng.normal(size=(500, 2)), p, rng.integers(0, 10, 500), "digit",
-        class_names=[f"digit {i}" for i in range(10)]), (0.6, 1.0)),
-    "latent_continuous": (lambda p: plots.latent_scatter(
-        rng.normal(size=(500, 2)), p, rng.uniform(size=500), "thickness"), (0.6, 1.0)),
-    "latent_plain": (lambda p: plots.latent_scatter(rng.normal(size=(50, 2)), p), (0.6, 1.0)),
-    "curves": (lambda p: plots.curves(metrics_rows(12), p), (0.2, 0.45)),
-    "curves_beta": (lambda p: plots.curves(metrics_rows(40, beta=True), p), (0.2, 0.45)),
-    "curves_one_epoch": (lambda p: plots.curves(metrics_rows(1), p), (0.2, 0.45)),
-    "points2d": (lambda p: plots.points2d(
-        rng.normal(size=(300, 2)), rng.normal(size=(200, 2)), p), (0.4, 0.65)),
-})
+FIGURES.update(
+    {
+        "latent_classes": (
+            lambda p: plots.latent_scatter(
+                rng.normal(size=(500, 2)),
+                p,
+                rng.integers(0, 10, 500),
+                "digit",
+                class_names=[f"digit {i}" for i in range(10)],
+            ),
+            (0.6, 1.0),
+        ),
+        "latent_continuous": (
+            lambda p: plots.latent_scatter(
+                rng.normal(size=(500, 2)), p, rng.uniform(size=500), "thickness"
+            ),
+            (0.6, 1.0),
+        ),
+        "latent_plain": (lambda p: plots.latent_scatter(rng.normal(size=(50, 2)), p), (0.6, 1.0)),
+        "curves": (lambda p: plots.curves(metrics_rows(12), p), (0.2, 0.45)),
+        "curves_beta": (lambda p: plots.curves(metrics_rows(40, beta=True), p), (0.2, 0.45)),
+        "curves_one_epoch": (lambda p: plots.curves(metrics_rows(1), p), (0.2, 0.45)),
+        "points2d": (
+            lambda p: plots.points2d(rng.normal(size=(300, 2)), rng.normal(size=(200, 2)), p),
+            (0.4, 0.65),
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -110,6 +135,7 @@ def test_manifold_has_z2_increasing_upwards_and_z1_to_the_right(tmp_path):
 
 # --- tiling: a pure NumPy function, checked pixel by pixel --------------------------------------
 
+
 def test_tile_images_puts_image_k_at_row_k_div_ncols_column_k_mod_ncols():
     n, h, w, ncols, pad = 7, 3, 5, 3, 1
     images = np.stack([np.full((h, w), 10.0 + k) for k in range(n)])
@@ -117,10 +143,10 @@ def test_tile_images_puts_image_k_at_row_k_div_ncols_column_k_mod_ncols():
     assert grid.shape == (3 * (h + pad) + pad, 3 * (w + pad) + pad)  # 3 rows of 3 columns
     for k in range(n):
         top, left = pad + (k // ncols) * (h + pad), pad + (k % ncols) * (w + pad)
-        assert np.all(grid[top:top + h, left:left + w] == 10.0 + k)
-        assert np.all(grid[top - 1, left:left + w] == -1.0)  # separator above
-        assert np.all(grid[top:top + h, left - 1] == -1.0)  # separator to the left
-    assert np.all(np.isnan(grid[-h - pad:, -2 * w - pad:]))  # cells 7 and 8 stay blank
+        assert np.all(grid[top : top + h, left : left + w] == 10.0 + k)
+        assert np.all(grid[top - 1, left : left + w] == -1.0)  # separator above
+        assert np.all(grid[top : top + h, left - 1] == -1.0)  # separator to the left
+    assert np.all(np.isnan(grid[-h - pad :, -2 * w - pad :]))  # cells 7 and 8 stay blank
 
 
 def test_tile_images_without_padding_equals_a_reshape():
@@ -137,7 +163,7 @@ def test_tile_images_defaults_to_the_squarest_grid():
 def test_cell_centres_are_the_centres_of_the_tiled_images():
     grid = plots.tile_images(np.ones((4, 6, 5)), ncols=4, pad=2, pad_value=0.0)
     columns = np.flatnonzero(grid[3] == 1.0)  # a pixel row through all four images
-    assert cell_centres(4, 5, 2) == [columns[5 * j:5 * j + 5].mean() for j in range(4)]
+    assert cell_centres(4, 5, 2) == [columns[5 * j : 5 * j + 5].mean() for j in range(4)]
 
 
 def test_tile_images_rejects_a_flat_batch():
@@ -147,9 +173,14 @@ def test_tile_images_rejects_a_flat_batch():
 
 # --- errors ---------------------------------------------------------------------------------------
 
+
 def test_missing_matplotlib_says_what_to_install(monkeypatch, tmp_path):
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends",
-                 "matplotlib.backends.backend_agg"):
+    for name in (
+        "matplotlib",
+        "matplotlib.figure",
+        "matplotlib.backends",
+        "matplotlib.backends.backend_agg",
+    ):
         monkeypatch.setitem(sys.modules, name, None)  # `import name` now raises ImportError
     with pytest.raises(MinivaeError, match=r'pip install "minivae\[plot\]"'):
         plots.image_grid(np.zeros((4, 8, 8)), tmp_path / "g.png", "grid")
@@ -168,25 +199,38 @@ def zeros(*shape):
     return np.zeros(shape)
 
 
-@pytest.mark.parametrize("call, fragments", [
-    (lambda p: plots.image_grid(zeros(4, 784), p, "t"), ["image_grid", "(4, 784)", "reshape"]),
-    (lambda p: plots.samples(zeros(0, 8, 8), p), ["samples", "(0, 8, 8)"]),
-    (lambda p: plots.reconstructions(zeros(3, 8, 8), zeros(4, 8, 8), p),
-     ["reconstructions", "(3, 8, 8)", "(4, 8, 8)"]),
-    (lambda p: plots.latent_scatter(zeros(10, 3), p), ["latent_scatter", "(10, 3)"]),
-    (lambda p: plots.latent_scatter(zeros(10, 2), p, np.arange(9), "digit"),
-     ["latent_scatter", "colors", "(9,)"]),
-    (lambda p: plots.latent_scatter(zeros(10, 2), p, np.arange(10) % 3, "digit", ["a", "b"]),
-     ["latent_scatter", "class_names"]),
-    (lambda p: plots.manifold(zeros(3, 4, 8, 8), (-2, 2), p), ["manifold", "(3, 4, 8, 8)"]),
-    (lambda p: plots.manifold(zeros(3, 3, 8, 8), (2, -2), p), ["manifold", "z_range"]),
-    (lambda p: plots.interpolations(zeros(3, 8, 8), p), ["interpolations", "(3, 8, 8)"]),
-    (lambda p: plots.traversals(zeros(2, 5, 8, 8), ["z1"], range(5), p),
-     ["traversals", "dim_labels"]),
-    (lambda p: plots.traversals(zeros(2, 5, 8, 8), ["z1", "z2"], range(4), p),
-     ["traversals", "values"]),
-    (lambda p: plots.points2d(zeros(10, 3), zeros(10, 2), p), ["points2d", "(10, 3)"]),
-])
+@pytest.mark.parametrize(
+    "call, fragments",
+    [
+        (lambda p: plots.image_grid(zeros(4, 784), p, "t"), ["image_grid", "(4, 784)", "reshape"]),
+        (lambda p: plots.samples(zeros(0, 8, 8), p), ["samples", "(0, 8, 8)"]),
+        (
+            lambda p: plots.reconstructions(zeros(3, 8, 8), zeros(4, 8, 8), p),
+            ["reconstructions", "(3, 8, 8)", "(4, 8, 8)"],
+        ),
+        (lambda p: plots.latent_scatter(zeros(10, 3), p), ["latent_scatter", "(10, 3)"]),
+        (
+            lambda p: plots.latent_scatter(zeros(10, 2), p, np.arange(9), "digit"),
+            ["latent_scatter", "colors", "(9,)"],
+        ),
+        (
+            lambda p: plots.latent_scatter(zeros(10, 2), p, np.arange(10) % 3, "digit", ["a", "b"]),
+            ["latent_scatter", "class_names"],
+        ),
+        (lambda p: plots.manifold(zeros(3, 4, 8, 8), (-2, 2), p), ["manifold", "(3, 4, 8, 8)"]),
+        (lambda p: plots.manifold(zeros(3, 3, 8, 8), (2, -2), p), ["manifold", "z_range"]),
+        (lambda p: plots.interpolations(zeros(3, 8, 8), p), ["interpolations", "(3, 8, 8)"]),
+        (
+            lambda p: plots.traversals(zeros(2, 5, 8, 8), ["z1"], range(5), p),
+            ["traversals", "dim_labels"],
+        ),
+        (
+            lambda p: plots.traversals(zeros(2, 5, 8, 8), ["z1", "z2"], range(4), p),
+            ["traversals", "values"],
+        ),
+        (lambda p: plots.points2d(zeros(10, 3), zeros(10, 2), p), ["points2d", "(10, 3)"]),
+    ],
+)
 def test_bad_shapes_name_the_function_and_the_shape(call, fragments, tmp_path):
     with pytest.raises(ShapeError) as error:
         call(tmp_path / "f.png")

@@ -60,6 +60,21 @@ def test_bernoulli_nll_is_the_binary_cross_entropy_and_stable():
     assert extreme.item() == pytest.approx(2e4)  # finite, where log(sigmoid) would give inf
 
 
+@pytest.mark.parametrize("width", [784, 96, 7, 6, 1])
+def test_row_sum_of_logs_equals_the_sum_of_the_logs(width):
+    t = 1 + rng.uniform(size=(3, width))  # in [1, 2], as BernoulliNLL's t = 1 + e^-|l|
+    np.testing.assert_allclose(likelihoods.row_sum_of_logs(np, t), np.log(t).sum(1), rtol=1e-13)
+    t32 = t.astype(np.float32)
+    np.testing.assert_allclose(likelihoods.row_sum_of_logs(np, t32), np.log(t).sum(1), rtol=1e-6)
+
+
+def test_bernoulli_nll_float32_on_a_full_image_batch_matches_float64():
+    logits, x = rng.normal(size=(128, 784)) * 4, rng.uniform(size=(128, 784))
+    exact = ops.bernoulli_nll(Tensor(logits), Tensor(x)).data
+    single = ops.bernoulli_nll(Tensor(logits.astype(np.float32)), Tensor(x.astype(np.float32)))
+    np.testing.assert_allclose(single.data, exact, rtol=1e-5)
+
+
 def test_gaussian_nll_is_the_normal_log_density():
     x, mean, logvar = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=4)
     var = np.exp(logvar)

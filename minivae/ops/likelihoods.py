@@ -25,13 +25,16 @@ LOG_2PI = math.log(2 * math.pi)
 class BernoulliNLL(Function):
     """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l.
 
-    With t = 1 + e^-|l| in (1, 2], computed once and shared by both passes:
-        softplus(l) = max(l, 0) + log(t)
-        sigma(l) = r for l >= 0 and 1 - r for l < 0,  where r = 1 / t = sigma(|l|)
-    This is the training hot path, so it takes the fast forms: log(1 + e) rather than log1p(e)
-    (in float32 NumPy's log is vectorized, log1p is about 5x slower) and 0.5 +- (r - 0.5)
-    rather than a select. Both are off by at most one rounding of 1 + e, an absolute error
-    below 1e-7 per pixel in float32, far under the resolution of a sum over 784 pixels.
+    With t = 1 + e^-|l| in (1, 2] and r = 1 / t = sigma(|l|), t computed once for both passes:
+        softplus(l) - x l = log(t) + l (1[l > 0] - x)     (since softplus(l) = max(l, 0) + log t)
+        sigma(l) = r for l >= 0 and 1 - r for l < 0,  which is |1[l < 0] - r|
+    This is the training hot path, so it takes the fast forms (measured on float32 batches of
+    128 x 784; exp and log dominate):
+      - log(1 + e) rather than log1p(e): NumPy's float32 log is vectorized, log1p is about 5x
+        slower. Off by at most one rounding of 1 + e, below 1e-7 per pixel in float32.
+      - the row sums of log t as logs of products (`row_sum_of_logs`): one log per 16 pixels.
+      - the row sums of l (1[l > 0] - x) as one fused multiply-and-add (einsum), no temporaries.
+      - |1[l < 0] - r| rather than a select (`where` or `copysign` take 2 to 20 times longer).
     """
 
     @staticmethod
@@ -45,23 +48,37 @@ class BernoulliNLL(Function):
         xp.negative(t, out=t)
         xp.exp(t, out=t)
         t += 1
-        per_pixel = xp.log(t)
-        per_pixel += xp.maximum(logits, 0)
-        per_pixel -= x * logits  # softplus(l) - x l
         ctx.save_for_backward(logits, x, t)
-        return per_pixel.sum(axis=1)  # (B, D) -> (B,)
+        linear_part = xp.einsum("ij,ij->i", logits, (logits > 0) - x)  # sum_j l (1[l > 0] - x)
+        return row_sum_of_logs(xp, t) + linear_part  # (B,)
 
     @staticmethod
     def backward(ctx, g):
         logits, x, t = ctx.saved
-        r = 1 / t  # sigma(|l|), in [1/2, 1)
-        r -= 0.5
-        grad_logits = ctx.xp.copysign(r, logits, out=r)  # +-(r - 1/2), in place from here on
-        grad_logits += 0.5  # sigma(l): r where l >= 0, 1 - r where l < 0
+        xp = ctx.xp
+        grad_logits = (logits < 0) - xp.reciprocal(t)  # 1[l < 0] - r
+        xp.abs(grad_logits, out=grad_logits)  # sigma(l), in place from here on
         grad_logits -= x
         grad_logits *= g[:, None]  # (B,) -> (B, 1): g (sigma(l) - x)
         grad_x = -g[:, None] * logits if ctx.needs_input_grad[1] else None
         return grad_logits, grad_x
+
+
+def row_sum_of_logs(xp, t, max_folds=4):
+    """sum_j log t_j for each row of t (B, D), for t in [1, 2]: a log of products.
+
+    log a + log b = log(a b), and a log costs far more than a product. Each fold multiplies the
+    left half of the row into the right half, so after f folds every entry is a product of 2^f
+    values of t, at most 2^(2^f): with f <= 4 that is 2^16, far from float32's limit of 2^128,
+    and the rounding error of a product of 16 numbers, about 16 float eps, is what 16 separate
+    logs summed would give too. Folding stops when the width is odd.
+    """
+    for _ in range(max_folds):
+        half = t.shape[1] // 2
+        if t.shape[1] % 2:
+            break
+        t = t[:, :half] * t[:, half:]
+    return xp.log(t).sum(axis=1)
 
 
 class GaussianNLL(Function):
