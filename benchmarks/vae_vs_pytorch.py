@@ -13,6 +13,11 @@ evaluation is timed apart), and both use the same number of threads.
 
 Prints, per epoch, the test negative ELBO (nats per example) of each and the seconds per epoch,
 with the ratio minivae / PyTorch; then the summary the README quotes.
+
+Last, whether an epoch gets slower as training goes on. Comparing epoch 10 with epoch 1 of the
+run above mixes that up with the machine's drift over the minutes between them, so each
+framework also times, back to back, epochs of its trained model (epochs 11 and 12) and first
+epochs of fresh models, in the order fresh, trained, trained, fresh (a linear drift cancels).
 """
 
 import argparse
@@ -97,15 +102,19 @@ class TorchRun:
         return total / len(self.test_x), seconds
 
 
+def minivae_trainer(out):
+    config = TrainConfig(
+        dataset="fashion-mnist", data_dir=ARGS.data_dir, epochs=ARGS.epochs,
+        batch_size=BATCH, lr=LR, hidden=(HIDDEN,), latent_dim=LATENT,
+        likelihood="bernoulli", binarize="none", seed=ARGS.seed, dtype="float32", out=out,
+    )  # fmt: skip
+    return Trainer(config, progress=False, log=lambda _: None)
+
+
 def main():
     torch.set_num_threads(ARGS.threads)
     with tempfile.TemporaryDirectory() as out:
-        config = TrainConfig(
-            dataset="fashion-mnist", data_dir=ARGS.data_dir, epochs=ARGS.epochs,
-            batch_size=BATCH, lr=LR, hidden=(HIDDEN,), latent_dim=LATENT,
-            likelihood="bernoulli", binarize="none", seed=ARGS.seed, dtype="float32", out=out,
-        )  # fmt: skip
-        ours = Trainer(config, progress=False, log=lambda _: None)
+        ours = minivae_trainer(out)
         theirs = TorchRun(ours.train_x, ours.test_x, ARGS.seed)
         print(f"Fashion-MNIST, {len(ours.train_x)} train / {len(ours.test_x)} test, "
               f"batch {BATCH}, Adam {LR}, float32, {ARGS.threads} threads, "
@@ -121,6 +130,11 @@ def main():
             print(f"{row['epoch']:>5} | {row['test_neg_elbo']:>18.2f} {torch_elbo:>9.2f} "
                   f"{row['test_neg_elbo'] - torch_elbo:>6.2f} | {row['epoch_seconds']:>15.2f} "
                   f"{torch_seconds:>8.2f} {ratio:>6.2f}")  # fmt: skip
+        print_summary(rows)
+        print_late_against_early(ours, theirs)  # inside: `ours` writes to `out`
+
+
+def print_summary(rows):
     ours_elbo, torch_elbo, _, _ = rows[-1]
     ours_total = sum(r[2] for r in rows)
     torch_total = sum(r[3] for r in rows)
@@ -131,8 +145,33 @@ def main():
     print(
         f"time: minivae {ours_total:.1f}s, PyTorch {torch_total:.1f}s, ratio "
         f"{ours_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
-        f"{rows[-1][2] / rows[0][2]:.2f}"
+        f"{rows[-1][2] / rows[0][2]:.2f}, PyTorch's: {rows[-1][3] / rows[0][3]:.2f}"
     )
+
+
+def print_late_against_early(ours, theirs):
+    """Seconds of trained-model epochs against fresh-model first epochs, ordered F T T F."""
+    seconds = {("minivae", "fresh"): [], ("minivae", "trained"): []}
+    seconds.update({("PyTorch", "fresh"): [], ("PyTorch", "trained"): []})
+    for kind in ("fresh", "trained", "trained", "fresh"):
+        if kind == "fresh":
+            with tempfile.TemporaryDirectory() as out:
+                seconds["minivae", kind].append(minivae_trainer(out).run_epoch()["epoch_seconds"])
+            fresh_torch = TorchRun(ours.train_x, ours.test_x, ARGS.seed)
+            seconds["PyTorch", kind].append(fresh_torch.run_epoch()[1])
+        else:
+            seconds["minivae", kind].append(ours.run_epoch()["epoch_seconds"])
+            seconds["PyTorch", kind].append(theirs.run_epoch()[1])
+    print(
+        "an epoch late in training against a first epoch, back to back (fresh, trained x 2, fresh):"
+    )
+    for name in ("minivae", "PyTorch"):
+        fresh, trained = seconds[name, "fresh"], seconds[name, "trained"]
+        print(
+            f"  {name:<8} fresh {' '.join(f'{s:.2f}' for s in fresh)} s, trained "
+            f"{' '.join(f'{s:.2f}' for s in trained)} s: trained / fresh "
+            f"{sum(trained) / sum(fresh):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -59,18 +59,18 @@ class Function:
     def apply(cls, *inputs, **params):
         tensors = as_tensors(cls.__name__, inputs)
         arrays = [t.data for t in tensors]
-        needs_grad = tuple(t.requires_grad for t in tensors)
-        record = _GradMode.enabled and any(needs_grad)
+        needs_grad = tuple([t.requires_grad for t in tensors])
+        record = _GradMode.enabled and True in needs_grad
         ctx = Context(backend.get_array_module(*arrays), needs_grad)
         result = cls.forward(ctx, *arrays, **params)
         outputs = result if isinstance(result, tuple) else (result,)
-        outputs = tuple(o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs)  # scalars
-        wrapped = tuple(Tensor(out, requires_grad=record) for out in outputs)
+        outputs = [o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs]  # scalars
+        wrapped = [Tensor(out, requires_grad=record) for out in outputs]
         if record:
             node = Node(cls, ctx, tensors, outputs)
             for i, out in enumerate(wrapped):
                 out._node, out._output_index = node, i
-        return wrapped if isinstance(result, tuple) else wrapped[0]
+        return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
 
 
 def as_tensors(op, inputs):
@@ -79,9 +79,11 @@ def as_tensors(op, inputs):
     Python numbers take the dtype of the tensors beside them (so `x * 2` keeps x float32);
     arrays become constant tensors; anything else is an error naming the op.
     """
-    if all(isinstance(v, Tensor) for v in inputs):  # the usual case: nothing to convert
-        if any(t.dtype != inputs[0].dtype for t in inputs):
-            _raise_mixed_dtypes(op, inputs)
+    if all([isinstance(v, Tensor) for v in inputs]):  # the usual case: nothing to convert
+        dtype = inputs[0].data.dtype
+        for t in inputs:
+            if t.data.dtype != dtype:
+                _raise_mixed_dtypes(op, inputs)
         return inputs
     dtypes = {v.dtype for v in inputs if isinstance(v, Tensor) or backend.is_array(v)}
     if len(dtypes) > 1:

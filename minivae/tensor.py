@@ -37,9 +37,9 @@ class Tensor:
     __array_priority__ = 1000  # so that `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False):
-        if isinstance(data, Tensor):
-            raise DTypeError("Tensor(data): data is already a Tensor; use it, or .detach() it")
         if not backend.is_array(data):
+            if isinstance(data, Tensor):
+                raise DTypeError("Tensor(data): data is already a Tensor; use it, or .detach() it")
             if not isinstance(data, int | float | list | tuple):
                 raise DTypeError(
                     f"Tensor(data): expected an array, number or list, got {type(data).__name__}"
