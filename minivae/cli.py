@@ -46,7 +46,9 @@ def _parser():
     commands = parser.add_subparsers(dest="command")
 
     train = commands.add_parser("train", help="train a VAE and draw its figures")
-    train.add_argument("--dataset", help="sprites (default), mnist, fashion-mnist, moons, ...")
+    train.add_argument(
+        "--dataset", help="sprites (default), mnist, fashion-mnist, moons, gaussians, pinwheel"
+    )
     train.add_argument("--data-dir", help="a directory holding the dataset's files")
     train.add_argument("--model", choices=["vae", "autoencoder"])
     train.add_argument("--epochs", type=int)
