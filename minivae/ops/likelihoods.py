@@ -33,7 +33,7 @@ class BernoulliNLL(Function):
       - log(1 + e) rather than log1p(e): NumPy's float32 log is vectorized, log1p is about 5x
         slower. Off by at most one rounding of 1 + e, below 1e-7 per pixel in float32.
       - the row sums of log t as logs of products (`row_sum_of_logs`): one log per 16 pixels.
-      - the row sums of l (1[l > 0] - x) as one fused multiply-and-add (einsum), no temporaries.
+      - the row sums of l (1[l > 0] - x) by one einsum, which multiplies and sums in one pass.
       - |1[l < 0] - r| rather than a select (`where` or `copysign` take 2 to 20 times longer).
     """
 
@@ -69,9 +69,9 @@ def row_sum_of_logs(xp, t, max_folds=4):
 
     log a + log b = log(a b), and a log costs far more than a product. Each fold multiplies the
     left half of the row into the right half, so after f folds every entry is a product of 2^f
-    values of t, at most 2^(2^f): with f <= 4 that is 2^16, far from float32's limit of 2^128,
-    and the rounding error of a product of 16 numbers, about 16 float eps, is what 16 separate
-    logs summed would give too. Folding stops when the width is odd.
+    values of t, at most 2^(2^f): with f <= 4 that is 2^16, far from float32's limit of 2^128.
+    Each product adds at most 15 roundings, about 1e-6 nats per 16 pixels in float32 (a test
+    holds a full 128 x 784 batch to 1e-5 relative of float64). Folding stops at an odd width.
     """
     for _ in range(max_folds):
         half = t.shape[1] // 2
