@@ -155,7 +155,8 @@ def _eval(args):
     )
     print(
         f"protocol: {len(x)} test examples of {config.dataset}, binarization "
-        f"'{config.binarize}', nats per example (summed over pixels, mean over examples)"
+        f"'{config.binarize}', nats per example (summed over the {x.shape[1]} data dimensions, "
+        "mean over examples)"
     )
     print(
         f"  test -ELBO      {test['neg_elbo']:9.3f}   (recon {test['recon']:.3f} + "
