@@ -79,7 +79,7 @@ def as_tensors(op, inputs):
     Python numbers take the dtype of the tensors beside them (so `x * 2` keeps x float32);
     arrays become constant tensors; anything else is an error naming the op.
     """
-    if all([isinstance(v, Tensor) for v in inputs]):  # the usual case: nothing to convert
+    if inputs and all([isinstance(v, Tensor) for v in inputs]):  # usual: nothing to convert
         dtype = inputs[0].data.dtype
         for t in inputs:
             if t.data.dtype != dtype:

@@ -145,6 +145,8 @@ def test_incompatible_shapes_name_the_op_and_shapes():
         ops.linear(leaf(2, 3), leaf(4, 5), leaf(5))
     with pytest.raises(ShapeError, match="reshape: cannot reshape"):
         leaf(2, 3).reshape(4)
+    with pytest.raises(ShapeError, match=r"concatenate: shapes \[\] do not fit"):
+        ops.concatenate([])  # an op with no inputs at all
 
 
 def test_mixed_dtypes_and_non_arrays_are_refused_clearly():
