@@ -142,7 +142,7 @@ class VAE(EncoderDecoder):
         noise = noise or self.noise
         x = self._array(x)
         mu, logvar = self.encode(x)
-        z, kl = ops.sample_kl(mu, logvar, noise.seed, noise.next_stream())
+        z, kl = ops.sample_kl(mu, logvar, noise.seed, noise.next_streams(len(x)))
         recon = self.decoder.nll(self.decode(z), x)
         return LossTerms(objective=recon + beta * kl, recon=recon, kl=kl)
 
@@ -178,16 +178,17 @@ class VAE(EncoderDecoder):
         x = self._array(x)
         batch = len(x)
         chunk = chunk or max(1, min(k, 2**20 // (batch * x.shape[1])))
-        seed, stream = self.noise.seed, self.noise.next_stream()
+        seed, stream = self.noise.seed, self.noise.next_streams(batch)  # one stream per example
         running = xp.full(batch, -np.inf)  # log sum_i w_i so far, float64
         with no_grad():
             mu, logvar = self.encode(x)
             sigma = xp.exp(0.5 * logvar.data)
             for start in range(0, k, chunk):
                 c = min(chunk, k - start)
-                # the offset makes the draws the same whatever the chunk size
-                offset = start * batch * latent
-                eps = counter_normal(xp, (c, batch, latent), seed, stream, self.dtype, offset)
+                # samples start..start+c of each example: the same whatever the chunk size
+                eps = counter_normal(xp, (batch, c * latent), seed, stream, self.dtype,
+                                     offset=start * latent)  # fmt: skip
+                eps = eps.reshape(batch, c, latent).transpose(1, 0, 2)  # (c, B, L)
                 z = mu.data + sigma * eps  # (c, B, L)
                 output = self.decode(z.reshape(c * batch, latent))  # (c*B, D)
                 x_rep = xp.broadcast_to(x, (c, *x.shape)).reshape(c * batch, -1)
