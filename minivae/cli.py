@@ -14,7 +14,6 @@ their message, which says what to do, and exit with status 2; no traceback.
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 
@@ -108,7 +107,9 @@ def _sizes(text):
 
 
 def _train(args):
-    from minivae.train import SavedRun, TrainConfig, Trainer, read_saved_config  # noqa: PLC0415
+    from minivae.config import TrainConfig  # noqa: PLC0415
+    from minivae.runs import SavedRun, read_saved_config  # noqa: PLC0415
+    from minivae.train import Trainer  # noqa: PLC0415
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
@@ -126,7 +127,7 @@ def _train(args):
 
 def _eval(args):
     from minivae import evaluate  # noqa: PLC0415
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run, write_json  # noqa: PLC0415
 
     run = load_run(args.run_dir)
     config, model = run.config, run.model
@@ -166,29 +167,27 @@ def _eval(args):
     print(f"  active units    {active} of {len(kl_per_dim)}   (Var_x mu_u > 0.01)")
     print("  KL per dim      " + " ".join(f"{v:.2f}" for v in kl_per_dim))
     path = os.path.join(args.run_dir, "eval.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(path, result)
     print(f"written to {path}")
 
 
 def _sample(args):
     from minivae import plots  # noqa: PLC0415
     from minivae.rng import CounterRNG  # noqa: PLC0415
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run  # noqa: PLC0415
 
     run = load_run(args.run_dir)
     config, model = run.config, run.model
     if config.model != "vae":
         raise MinivaeError("sample: an autoencoder has no prior to sample from; train a VAE")
-    model.noise = CounterRNG(args.seed)
-    images = model.sample(args.n)
+    images = model.sample(args.n, noise=CounterRNG(args.seed))
     path = args.out or os.path.join(args.run_dir, f"samples-{args.seed}.png")
     plots.samples(_as_square_images(images), path)
     print(f"written to {path}")
 
 
 def _figures(args):
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run  # noqa: PLC0415
 
     _draw_figures(load_run(args.run_dir), args.run_dir)
 

@@ -1,4 +1,5 @@
-"""The figures of a trained run, drawn from its checkpoint into its run directory.
+"""The figures of a trained run, drawn from a model (just trained, or read back with
+`minivae.runs.load_run`) into its run directory.
 
 What each figure shows (all from the test set, so nothing is cherry-picked from training data):
 curves.png           -ELBO (train and test), reconstruction and KL per epoch
@@ -23,7 +24,7 @@ from minivae import backend, plots
 from minivae.evaluate import latent_statistics
 from minivae.function import no_grad
 from minivae.rng import CounterRNG
-from minivae.train import read_metrics
+from minivae.runs import read_metrics
 
 SCATTER_POINTS = 5000
 TRAVERSAL_DIMS = 8
@@ -37,12 +38,10 @@ def decode_mean(model, z):
         return backend.to_numpy(model.decoder.mean(model.decode(z)).data)
 
 
-def codes(model, x):
-    """mu(x) for a VAE, f(x) for an autoencoder: (N, L) NumPy array."""
-    if model.config["kind"] == "vae":
-        return latent_statistics(model, x)[0]
-    with no_grad():
-        return backend.to_numpy(model.encode(x).data)
+def codes(model, x, batch_size=1000):
+    """model.code(x), mu(x) for a VAE and f(x) for an autoencoder: (N, L) NumPy array."""
+    batches = [model.code(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return np.concatenate([backend.to_numpy(b) for b in batches])
 
 
 def principal_plane(z):
@@ -56,7 +55,7 @@ def principal_plane(z):
 def write_figures(run, run_dir):
     """Draw every figure that fits the run's model and data into run_dir; returns the paths.
 
-    `run` is a SavedRun: read back with minivae.train.load_run, or the run just trained.
+    `run` is a SavedRun: read back with minivae.runs.load_run, or the run just trained.
     """
     model, test = run.model, run.test_set
     x = run.test_x
@@ -104,10 +103,8 @@ def _image_figures(model, x, shape, prior, is_vae, path):
         else ("Autoencoder decoder at z ~ N(0, I): it has no prior, so these are not samples")
     )
     plots.samples(images(decode_mean(model, prior)), written[1], title=title)
-    z = codes(model, x[:12])
-    t = np.linspace(0, 1, 10)[:, None]
-    strips = [decode_mean(model, (1 - t) * z[2 * i] + t * z[2 * i + 1]) for i in range(6)]
-    plots.interpolations(np.stack([images(s) for s in strips]), written[2])
+    strips = [backend.to_numpy(model.interpolate(x[2 * i], x[2 * i + 1], 10)) for i in range(6)]
+    plots.interpolations(np.stack([images(s) for s in strips]), written[2])  # (6, 10, H, W)
     if is_vae:
         written.append(path("traversals.png"))
         _traversals(model, x, images, written[-1])

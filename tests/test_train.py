@@ -11,7 +11,8 @@ import pytest
 
 from minivae.checkpoint import load_checkpoint
 from minivae.errors import CheckpointError, MinivaeError, TrainingError
-from minivae.train import Interrupted, TrainConfig, Trainer, load_run, read_metrics, train
+from minivae.runs import load_run, read_metrics
+from minivae.train import Interrupted, TrainConfig, Trainer, train
 
 SMALL = dict(
     dataset="sprites", limit=600, epochs=3, batch_size=64, hidden=(32,), latent_dim=4,
