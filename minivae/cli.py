@@ -210,18 +210,20 @@ def _as_square_images(x):
 
 
 def _gradcheck(args):
-    from minivae.catalog import CASES, MODEL_CASES, RandomPicker  # noqa: PLC0415
+    from minivae.catalog import CASES, MODEL_CASES, MODES, RandomPicker, forms, running  # noqa: PLC0415
     from minivae.gradcheck import gradcheck  # noqa: PLC0415
 
-    print(f"{'op':<22} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
+    print(f"{'op':<22} {'form':<6} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
+    rows = [(c.name, f.label, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed))))
+            for c in CASES for f in forms(c.function)]  # fmt: skip
+    rows += [(c.name, mode, c.build) for c in MODEL_CASES for mode in MODES]
     failures = 0
-    rows = [(c.name, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed)))) for c in CASES]
-    rows += [(c.name, c.build) for c in MODEL_CASES]
-    for name, build in rows:
+    for name, mode, build in rows:
         worst = None
         for draw in range(args.draws):
             call, inputs = build(args.seed * 1000 + draw)
-            report = gradcheck(call, inputs, name=name)
+            with running(mode):
+                report = gradcheck(call, inputs, name=name)
             if worst is None or report.max_rel_error > worst.max_rel_error:
                 worst = report
         shapes = [s for s in worst.shapes if s]  # arrays only, not axes or indices
@@ -230,7 +232,9 @@ def _gradcheck(args):
             shapes_text = f"{len(shapes)} arrays (the model's parameters)"
         result = "pass" if worst.passed else "FAIL"
         failures += not worst.passed
-        print(f"{name:<22} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  {result}")
+        print(f"{name:<22} {mode:<6} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  "
+              f"{result}")  # fmt: skip
     print(f"{len(rows) - failures} of {len(rows)} passed ({args.draws} draws each, float64, "
-          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|))")  # fmt: skip
+          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|); form: plain = the textbook forward "
+          "and backward, fast = the form that runs by default)")  # fmt: skip
     return 1 if failures else 0
