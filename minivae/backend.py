@@ -43,7 +43,8 @@ def module_for_device(device):
 
 
 def to_numpy(array):
-    """A NumPy copy of `array` wherever it lives (for printing, plotting and saving)."""
+    """`array` as a NumPy array (for printing, plotting and saving): a NumPy array is returned
+    as it is, not copied; a CuPy array is copied from the GPU."""
     if isinstance(array, numpy.ndarray):
         return array
     return array.get()

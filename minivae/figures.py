@@ -41,7 +41,7 @@ def decode_mean(model, z):
 def codes(model, x, batch_size=1000):
     """model.code(x), mu(x) for a VAE and f(x) for an autoencoder: (N, L) NumPy array."""
     batches = [model.code(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return np.concatenate([backend.to_numpy(b) for b in batches])
+    return np.concatenate([backend.to_numpy(b) for b in batches])  # (N, L)
 
 
 def principal_plane(z):
@@ -49,7 +49,7 @@ def principal_plane(z):
     centred = z - z.mean(axis=0)
     _, singular, vt = np.linalg.svd(centred, full_matrices=False)
     explained = singular**2 / (singular**2).sum()
-    return centred @ vt[:2].T, explained[:2]
+    return centred @ vt[:2].T, explained[:2]  # (N, L) @ (L, 2) -> (N, 2)
 
 
 def write_figures(run, run_dir):
@@ -92,7 +92,7 @@ def _model_points(model, n):
 
 def _image_figures(model, x, shape, prior, is_vae, path):
     def images(flat):  # (N, D) -> (N, H, W); a Gaussian decoder's mean may stray outside [0, 1]
-        return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)
+        return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)  # (N, D) -> (N, H, W)
 
     written = [path("reconstructions.png"), path("samples.png"), path("interpolations.png")]
     recons = backend.to_numpy(model.reconstruct(x[:30]))
@@ -112,9 +112,9 @@ def _image_figures(model, x, shape, prior, is_vae, path):
             written.append(path("manifold.png"))
             grid = np.linspace(-3, 3, 15)
             z1, z2 = np.meshgrid(grid, grid)  # row i: z2 = grid[i]; column j: z1 = grid[j]
-            decoded = decode_mean(model, np.stack([z1.ravel(), z2.ravel()], axis=1))
-            plots.manifold(images(decoded).reshape(15, 15, *images(decoded).shape[1:]),
-                           (-3, 3), written[-1])  # fmt: skip
+            decoded = images(decode_mean(model, np.stack([z1.ravel(), z2.ravel()], axis=1)))
+            grid_images = decoded.reshape(15, 15, *shape)  # (225, H, W) -> (15, 15, H, W)
+            plots.manifold(grid_images, (-3, 3), written[-1])
     return written
 
 
@@ -128,7 +128,7 @@ def _traversals(model, x, images, path):
         z[:, d] = TRAVERSAL_VALUES
         rows.append(images(decode_mean(model, z)))
     labels = [f"z{d + 1} (KL {kl_per_dim[d]:.1f})" for d in dims]
-    plots.traversals(np.stack(rows), labels, TRAVERSAL_VALUES, path)
+    plots.traversals(np.stack(rows), labels, TRAVERSAL_VALUES, path)  # (dims, values, H, W)
 
 
 def _latent_figures(model, x, test, path):
