@@ -91,21 +91,36 @@ def emulated_kernels(cache_dir=None, root=None):
     return EmulatedKernels(path)
 
 
-_P, _I64, _U64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int
+# The C signatures, a letter an argument (as in the struct module): i int, I unsigned int,
+# q int64, Q uint64, P a pointer (an array's address). Every function returns void.
+_SIGNATURES = {
+    "minivae_philox": "PPqP",
+    "minivae_normals": "iQQqqP",
+    "minivae_forward_elements": "iPPPqPP",
+    "minivae_backward_elements": "iPPPPPqPP",
+    "minivae_emulated_forward": "iPPPqqIiPP",
+    "minivae_emulated_backward": "iPPPPPqqIPP",
+}
+_CTYPES = {"i": ctypes.c_int, "I": ctypes.c_uint, "q": ctypes.c_int64, "Q": ctypes.c_uint64,
+           "P": ctypes.c_void_p}  # fmt: skip
 
 
-def _load(path, signatures):
+def _load(path, names):
+    """The library at `path`, its functions `names` given their signatures."""
     library = ctypes.CDLL(str(path))
-    for name, argtypes in signatures.items():
+    for name in names:
         function = getattr(library, name)
-        function.argtypes, function.restype = argtypes, None
+        function.argtypes, function.restype = [_CTYPES[c] for c in _SIGNATURES[name]], None
     return library
 
 
-def _pointers(op, operands):
-    """Check the arrays as the GPU launchers do (ctypes checks nothing either): their addresses."""
+def _addresses(op, shape, **arrays):
+    """The arrays' addresses, once checked as the GPU launchers check theirs (ctypes checks
+    nothing either): one dtype, C-contiguous, each of `shape` (a dict for exceptions)."""
+    shapes = shape if isinstance(shape, dict) else {}
+    operands = [(n, a, shapes.get(n, shape)) for n, a in arrays.items()]
     cuda.check_operands(op, operands, numpy.ndarray)
-    return [array.ctypes.data for _, array, _ in operands]
+    return [array.ctypes.data for array in arrays.values()]
 
 
 def _poisoned(shape, dtype):
@@ -113,30 +128,25 @@ def _poisoned(shape, dtype):
     return numpy.full(shape, numpy.nan, dtype=dtype)
 
 
+def _is_double(array):
+    return int(array.dtype == numpy.float64)
+
+
 class HostLibrary:
     """sample_kl.cuh's functions on NumPy arrays, each a loop over elements on the CPU."""
 
     def __init__(self, path):
         self.path = path
-        self._lib = _load(
-            path,
-            {
-                "minivae_philox": [_P, _P, _I64, _P],
-                "minivae_normals": [_INT, _U64, _U64, _I64, _I64, _P],
-                "minivae_forward_elements": [_INT, _P, _P, _P, _I64, _P, _P],
-                "minivae_backward_elements": [_INT, _P, _P, _P, _P, _P, _I64, _P, _P],
-            },
-        )
+        self._lib = _load(path, [n for n in _SIGNATURES if not n.startswith("minivae_emulated")])
 
     def philox(self, counters, keys):
         """Philox4x32-10: counters (n, 4) and keys (n, 2), uint32 -> words (n, 4), uint32."""
         counters = numpy.ascontiguousarray(counters, dtype=numpy.uint32)
         keys = numpy.ascontiguousarray(keys, dtype=numpy.uint32)
-        n = counters.shape[0]
+        n = len(counters)
         if counters.shape != (n, 4) or keys.shape != (n, 2):
-            raise MinivaeError(
-                f"philox: counters {counters.shape}, keys {keys.shape}: need (n, 4), (n, 2)"
-            )
+            shapes = f"counters {counters.shape}, keys {keys.shape}"
+            raise MinivaeError(f"philox: {shapes}: need (n, 4) and (n, 2)")
         words = numpy.zeros((n, 4), dtype=numpy.uint32)
         self._lib.minivae_philox(counters.ctypes.data, keys.ctypes.data, n, words.ctypes.data)
         return words
@@ -145,36 +155,25 @@ class HostLibrary:
         """counter_normal(numpy, shape, seed, stream, dtype) for a (rows, length) shape."""
         rows, length = shape
         out = _poisoned(shape, dtype)
-        is_double = int(out.dtype == numpy.float64)
-        self._lib.minivae_normals(is_double, seed, stream, rows, length, out.ctypes.data)
+        self._lib.minivae_normals(_is_double(out), seed, stream, rows, length, out.ctypes.data)
         return out
 
     def forward_elements(self, mu, logvar, eps):
         """(z, kl_term) of forward_element, elementwise, for arrays of one shape."""
-        z, term = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
-        operands = [
-            (n, a, mu.shape)
-            for n, a in [("mu", mu), ("logvar", logvar), ("eps", eps), ("z", z), ("kl_term", term)]
-        ]
-        *inputs, z_at, term_at = _pointers("forward_elements", operands)
-        self._lib.minivae_forward_elements(_is_double(mu), *inputs, mu.size, z_at, term_at)
-        return z, term
+        z, kl_term = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
+        *inputs, z_at, kl_term_at = _addresses(
+            "forward_elements", mu.shape, mu=mu, logvar=logvar, eps=eps, z=z, kl_term=kl_term
+        )
+        self._lib.minivae_forward_elements(_is_double(mu), *inputs, mu.size, z_at, kl_term_at)
+        return z, kl_term
 
     def backward_elements(self, mu, logvar, eps, gz, gk):
         """(dmu, dlogvar) of backward_element; gk of the same shape as mu (one per element)."""
         dmu, dlogvar = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
-        named = [
-            ("mu", mu),
-            ("logvar", logvar),
-            ("eps", eps),
-            ("gz", gz),
-            ("gk", gk),
-            ("dmu", dmu),
-            ("dlogvar", dlogvar),
-        ]
-        *inputs, dmu_at, dlogvar_at = _pointers(
-            "backward_elements", [(n, a, mu.shape) for n, a in named]
-        )
+        *inputs, dmu_at, dlogvar_at = _addresses(
+            "backward_elements", mu.shape, mu=mu, logvar=logvar, eps=eps, gz=gz, gk=gk,
+            dmu=dmu, dlogvar=dlogvar,
+        )  # fmt: skip
         self._lib.minivae_backward_elements(_is_double(mu), *inputs, mu.size, dmu_at, dlogvar_at)
         return dmu, dlogvar
 
@@ -183,99 +182,43 @@ class EmulatedKernels:
     """sample_kl.cu's kernels on NumPy arrays, launched with cuda.forward_launch/backward_launch.
 
     max_blocks caps the grid as MAX_BLOCKS does on the GPU; the tests pass a small cap, which
-    keeps the host threads few and makes the grid-stride loops go round.
+    keeps the host threads few and makes the grid-stride loops go round. Outputs start as NaN.
     """
 
     def __init__(self, path):
         self.path = path
-        self._lib = _load(
-            path,
-            {
-                "minivae_emulated_forward": [
-                    _INT,
-                    _P,
-                    _P,
-                    _P,
-                    _I64,
-                    _I64,
-                    ctypes.c_uint,
-                    _INT,
-                    _P,
-                    _P,
-                ],
-                "minivae_emulated_backward": [
-                    _INT,
-                    _P,
-                    _P,
-                    _P,
-                    _P,
-                    _P,
-                    _I64,
-                    _I64,
-                    ctypes.c_uint,
-                    _P,
-                    _P,
-                ],
-            },
-        )
+        self._lib = _load(path, [n for n in _SIGNATURES if n.startswith("minivae_emulated")])
 
     def forward(self, mu, logvar, seed, stream, max_blocks=4, threads_per_row=None):
-        """(z, kl) of the forward kernel; outputs start as NaN.
+        """(z, kl) of the forward kernel.
 
         threads_per_row: a row's team size in place of forward_launch's choice (a power of two
         up to BLOCK_THREADS), to show the reduction right for any team.
         """
         rows, length = cuda.latent_shape("emulated forward", mu)
         z, kl = _poisoned((rows, length), mu.dtype), _poisoned((rows,), mu.dtype)
-        counter = numpy.array([seed, stream], dtype=numpy.uint64)
-        mu_at, logvar_at, z_at, kl_at = _pointers(
-            "emulated forward",
-            [
-                ("mu", mu, (rows, length)),
-                ("logvar", logvar, (rows, length)),
-                ("z", z, (rows, length)),
-                ("kl", kl, (rows,)),
-            ],
-        )
+        shapes = {"mu": mu.shape, "logvar": mu.shape, "z": mu.shape, "kl": (rows,)}
+        addresses = _addresses("emulated forward", shapes, mu=mu, logvar=logvar, z=z, kl=kl)
         grid, chosen = cuda.forward_launch(rows, length, max_blocks)
-        threads_per_row = threads_per_row or chosen
+        counter = numpy.array([seed, stream], dtype=numpy.uint64)  # the device array's twin
         self._lib.minivae_emulated_forward(
-            _is_double(mu),
-            mu_at,
-            logvar_at,
-            counter.ctypes.data,
-            rows,
-            length,
-            grid,
-            threads_per_row,
-            z_at,
-            kl_at,
-        )
+            _is_double(mu), *addresses[:2], counter.ctypes.data, rows, length, grid,
+            threads_per_row or chosen, *addresses[2:],
+        )  # fmt: skip
         return z, kl
 
     def backward(self, mu, logvar, gz, gk, seed, stream, max_blocks=4):
-        """(dmu, dlogvar) of the backward kernel; outputs start as NaN."""
+        """(dmu, dlogvar) of the backward kernel."""
         rows, length = cuda.latent_shape("emulated backward", mu)
-        matrix = (rows, length)
-        dmu, dlogvar = _poisoned(matrix, mu.dtype), _poisoned(matrix, mu.dtype)
+        dmu, dlogvar = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
+        shapes = {n: mu.shape for n in ("mu", "logvar", "gz", "dmu", "dlogvar")} | {"gk": (rows,)}
+        addresses = _addresses(
+            "emulated backward", shapes, mu=mu, logvar=logvar, gz=gz, gk=gk, dmu=dmu,
+            dlogvar=dlogvar,
+        )  # fmt: skip
         counter = numpy.array([seed, stream], dtype=numpy.uint64)
-        *inputs, dmu_at, dlogvar_at = _pointers(
-            "emulated backward",
-            [
-                ("mu", mu, matrix),
-                ("logvar", logvar, matrix),
-                ("gz", gz, matrix),
-                ("gk", gk, (rows,)),
-                ("dmu", dmu, matrix),
-                ("dlogvar", dlogvar, matrix),
-            ],
-        )
-        grid = cuda.backward_launch(rows, length, max_blocks)
         self._lib.minivae_emulated_backward(
-            _is_double(mu), *inputs, counter.ctypes.data, rows, length, grid, dmu_at, dlogvar_at
-        )
+            _is_double(mu), *addresses[:4], counter.ctypes.data, rows, length,
+            cuda.backward_launch(rows, length, max_blocks), *addresses[4:],
+        )  # fmt: skip
         return dmu, dlogvar
-
-
-def _is_double(array):
-    return int(array.dtype == numpy.float64)
