@@ -88,23 +88,32 @@ def test_backward_draws_the_forward_noise_again():
     assert not np.allclose(other, dlogvar)  # another stream, other noise
 
 
-def test_the_kernels_gradient_passes_gradcheck():
-    emulated = emulated_kernels()
+def kernel_op(forward, backward):
+    """SampleKL's interface over two launchers, forward(mu, logvar, seed, stream) and
+    backward(mu, logvar, gz, gk, seed, stream): a Function that gradcheck can check."""
 
-    class EmulatedSampleKL(Function):
+    class KernelSampleKL(Function):
         @staticmethod
         def forward(ctx, mu, logvar, seed, stream):
             ctx.save_for_backward(mu, logvar)
             ctx.noise = (seed, stream)
-            return emulated.forward(mu, logvar, seed, stream)
+            return forward(mu, logvar, seed, stream)
 
         @staticmethod
         def backward(ctx, gz, gk):
             mu, logvar = ctx.saved
-            return emulated.backward(mu, logvar, gz, gk, *ctx.noise)
+            return backward(mu, logvar, gz, gk, *ctx.noise)
 
+    return KernelSampleKL
+
+
+def check_gradient(op, move=lambda array: array):
+    """gradcheck of `op` (from kernel_op) in float64, inputs moved to its device by `move`."""
     mu, logvar, _, _ = inputs(np.float64, (3, 7))
-    report = gradcheck(
-        lambda m, v: EmulatedSampleKL.apply(m, v, seed=4, stream=5), [mu, logvar / 4]
-    )
+    report = gradcheck(lambda m, v: op.apply(m, v, seed=4, stream=5), [move(mu), move(logvar / 4)])
     assert report.passed, report
+
+
+def test_the_kernels_gradient_passes_gradcheck():
+    emulated = emulated_kernels()
+    check_gradient(kernel_op(emulated.forward, emulated.backward))
