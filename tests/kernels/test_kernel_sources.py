@@ -14,6 +14,7 @@ import test_host_math as host_checks
 from builds import require_tool
 
 from minivae import cuda, cuda_host
+from minivae.errors import MinivaeError
 
 ROOT = pathlib.Path(str(cuda.kernel_root()))
 NVCC_SM90 = [
@@ -159,7 +160,7 @@ def test_nvrtc_compiles_the_source_cupy_gets():
     try:
         nvrtc.getVersion()
     except Exception as error:  # noqa: BLE001 - any failure to load libnvrtc
-        pytest.skip(f"libnvrtc not found ({error}): pip install nvidia-cuda-nvrtc")
+        pytest.skip(f"NVRTC unusable ({error}): pip install cupy-cuda13x nvidia-cuda-nvrtc")
     program = nvrtc.createProgram(cuda.kernel_source("sample_kl.cu"), "sample_kl.cu", [], [])
     for name in cuda.NAME_EXPRESSIONS:
         nvrtc.addNameExpression(program, name)
@@ -172,3 +173,9 @@ def test_nvrtc_compiles_the_source_cupy_gets():
     assert nvrtc.getProgramLog(program).strip() == ""  # not even a warning
     for name in cuda.NAME_EXPRESSIONS:
         assert nvrtc.getLoweredName(program, name).startswith("_ZN7minivae")
+
+
+def test_a_missing_compiler_is_named_with_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvcc, no g++
+    with pytest.raises(MinivaeError, match="needs nvcc: install the CUDA toolkit"):
+        cuda_host.host_library(tmp_path / "cache")
