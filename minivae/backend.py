@@ -9,7 +9,7 @@ import numpy
 
 from minivae.errors import MinivaeError
 
-try:  # cupy is an optional extra: `pip install "minivae[gpu]"`
+try:  # cupy is an optional extra: `pip install "minivae[gpu-cuda13]"` (or gpu-cuda12)
     import cupy
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
@@ -37,7 +37,10 @@ def module_for_device(device):
         return numpy
     if device == "gpu":
         if cupy is None:
-            raise MinivaeError('device "gpu" needs CuPy and a GPU: pip install "minivae[gpu]"')
+            raise MinivaeError(
+                'device "gpu" needs CuPy and a GPU: pip install "minivae[gpu-cuda13]" '
+                '(CUDA 13 driver) or "minivae[gpu-cuda12]" (CUDA 12)'
+            )
         return cupy
     raise MinivaeError(f'unknown device {device!r}: use "cpu" or "gpu"')
 

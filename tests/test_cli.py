@@ -113,4 +113,4 @@ def test_asking_for_the_gpu_without_cupy_is_a_clear_error(tmp_path, capsys):
     if backend.cupy is not None:
         pytest.skip("CuPy is installed here")
     assert main(["train", *TINY, "--device", "gpu", "--out", str(tmp_path / "g")]) == 2
-    assert 'needs CuPy and a GPU: pip install "minivae[gpu]"' in capsys.readouterr().err
+    assert 'needs CuPy and a GPU: pip install "minivae[gpu-cuda13]"' in capsys.readouterr().err
