@@ -5,6 +5,8 @@ global switch: an op given CuPy arrays computes with CuPy, an op given NumPy arr
 the op code is the same for both. This is the only module that imports cupy.
 """
 
+import functools
+
 import numpy
 
 from minivae.errors import MinivaeError
@@ -41,8 +43,37 @@ def module_for_device(device):
                 'device "gpu" needs CuPy and a GPU: pip install "minivae[gpu-cuda13]" '
                 '(CUDA 13 driver) or "minivae[gpu-cuda12]" (CUDA 12)'
             )
+        _check_a_gpu_is_there()
         return cupy
     raise MinivaeError(f'unknown device {device!r}: use "cpu" or "gpu"')
+
+
+@functools.cache
+def _check_a_gpu_is_there():
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as err:
+        count, reason = 0, f" ({err})"
+    else:
+        reason = ""
+    if count == 0:
+        raise MinivaeError(
+            f'device "gpu": CuPy is installed but finds no GPU{reason}: check the NVIDIA '
+            "driver (nvidia-smi lists the GPUs it sees), or use --device cpu"
+        )
+
+
+def step_scalar(xp, value, dtype):
+    """A number that changes at every training step (a noise stream, Adam's step count).
+
+    On the CPU a Python number. On the GPU a 0-d array of `dtype` in device memory: a captured
+    CUDA graph freezes the arguments of every launch but reads memory afresh at each replay, so
+    a step that updates this array in place sees the new value each time, and reading it never
+    makes the host wait for the device.
+    """
+    if xp is numpy:
+        return numpy.dtype(dtype).type(value).item()
+    return xp.full((), value, dtype=dtype)
 
 
 def to_numpy(array):

@@ -96,18 +96,23 @@ def running(mode):
 
 @dataclasses.dataclass(frozen=True)
 class Form:
-    """One way an op runs on NumPy: its plain form, or the fast form it lists for NumPy."""
+    """One way an op runs on an array module: its plain form, or the fast form it lists for it."""
 
     label: str  # "plain" or "fast", the mode it runs in
     function: type  # the Function class whose forward and backward then run
 
 
-def forms(function):
-    """The forms `function` runs in on NumPy: always plain, and fast where it has one."""
+def forms(function, xp=np):
+    """The forms `function` runs in on `xp`: always plain, and fast where it has one for xp."""
     found = [Form("plain", function)]
-    if "numpy" in function.fast_forms:
-        found.append(Form("fast", function.fast_forms["numpy"]))
+    if xp.__name__ in function.fast_forms:
+        found.append(Form("fast", function.fast_forms[xp.__name__]))
     return found
+
+
+def on_device(inputs, xp):
+    """A case's drawn inputs with every NumPy array moved to the array module `xp`."""
+    return [xp.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
 
 
 def _binary(p):
@@ -259,20 +264,21 @@ class ModelCase:
     """A whole model's loss, checked against every one of its parameters (small sizes)."""
 
     name: str
-    build: Callable  # seed -> (call, parameters)
+    build: Callable  # (seed, xp) -> (call, parameters)
 
 
 def _model_loss(model_class, likelihood):
-    def build(seed):
+    def build(seed, xp=np):
         model = model_class(
-            6, hidden=(5,), latent_dim=3, likelihood=likelihood, dtype=np.float64, seed=seed
+            6, hidden=(5,), latent_dim=3, likelihood=likelihood, dtype=np.float64, seed=seed,
+            xp=xp,
         )
         rng = np.random.default_rng(seed)
         x = rng.uniform(0, 1, (4, 6)) if likelihood == "bernoulli" else rng.normal(size=(4, 6))
 
         def call(*parameters):  # the parameters are the model's own leaves
             # the same noise stream at every call, so the loss is a deterministic function
-            return model.loss(x, beta=0.7, noise=CounterRNG(seed)).objective
+            return model.loss(x, beta=0.7, noise=CounterRNG(seed, xp=xp)).objective
 
         return call, model.parameters()
 

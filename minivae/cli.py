@@ -93,6 +93,8 @@ def _parser():
     check = commands.add_parser("gradcheck", help="check every backward pass numerically")
     check.add_argument("--draws", type=int, default=5, help="random input draws per op")
     check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                       help="NumPy, or CuPy with the CUDA kernels")  # fmt: skip
     check.set_defaults(run=_gradcheck)
     return parser
 
@@ -210,13 +212,16 @@ def _as_square_images(x):
 
 
 def _gradcheck(args):
-    from minivae.catalog import CASES, MODEL_CASES, MODES, RandomPicker, forms, running  # noqa: PLC0415
+    from minivae import backend  # noqa: PLC0415
+    from minivae.catalog import CASES, MODEL_CASES, MODES, RandomPicker, forms, on_device, running  # noqa: PLC0415  # noqa: PLC0415
     from minivae.gradcheck import gradcheck  # noqa: PLC0415
 
+    xp = backend.module_for_device(args.device)
     print(f"{'op':<22} {'form':<6} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
-    rows = [(c.name, f.label, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed))))
-            for c in CASES for f in forms(c.function)]  # fmt: skip
-    rows += [(c.name, mode, c.build) for c in MODEL_CASES for mode in MODES]
+    rows = [(c.name, f.label, lambda seed, c=c: (c.call, on_device(c.draw(RandomPicker(seed)), xp)))
+            for c in CASES for f in forms(c.function, xp)]  # fmt: skip
+    rows += [(c.name, mode, lambda seed, c=c: c.build(seed, xp))
+             for c in MODEL_CASES for mode in MODES]  # fmt: skip
     failures = 0
     for name, mode, build in rows:
         worst = None
@@ -234,7 +239,7 @@ def _gradcheck(args):
         failures += not worst.passed
         print(f"{name:<22} {mode:<6} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  "
               f"{result}")  # fmt: skip
-    print(f"{len(rows) - failures} of {len(rows)} passed ({args.draws} draws each, float64, "
-          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|); form: plain = the textbook forward "
-          "and backward, fast = the form that runs by default)")  # fmt: skip
+    print(f"{len(rows) - failures} of {len(rows)} passed on {xp.__name__} ({args.draws} draws "
+          "each, float64, tolerance 1e-6 on |a - n| / max(1, |a|, |n|); form: plain = the "
+          "textbook forward and backward, fast = the form that runs by default)")  # fmt: skip
     return 1 if failures else 0

@@ -158,7 +158,7 @@ class VAE(EncoderDecoder):
                  activation="relu", dtype=np.float32, seed=0, xp=np):  # fmt: skip
         super().__init__(input_dim, hidden, latent_dim, likelihood, activation, dtype, seed, xp,
                          code_size=2 * latent_dim)  # fmt: skip
-        self.noise = CounterRNG(seed)
+        self.noise = CounterRNG(seed, xp=xp)
 
     def encode(self, x):
         """x (B, D) -> mu (B, L), logvar (B, L)."""

@@ -3,18 +3,25 @@
 Notation: theta a parameter, g its gradient dL/dtheta, lr the learning rate, t the step count.
 """
 
-import math
+import numpy
 
 from minivae import backend
 
+TINY = 1e-30  # keeps max_norm / ||g|| finite when every gradient is 0
+
 
 class Optimizer:
-    """Holds the parameters and per-parameter state; `step()` applies one update."""
+    """Holds the parameters and per-parameter state; `step()` applies one update.
+
+    The step count t is a `backend.step_scalar`: a Python int on the CPU, a device scalar on the
+    GPU (so a step captured in a CUDA graph counts its replays).
+    """
 
     def __init__(self, params, lr):
         self.params = list(params)
         self.lr = lr
-        self.t = 0
+        xp = self.params[0].xp if self.params else numpy
+        self.t = backend.step_scalar(xp, 0, numpy.int64)
 
     def zero_grad(self):
         for p in self.params:
@@ -22,20 +29,26 @@ class Optimizer:
 
     def step(self):
         self.t += 1
+        self.update_all()
+
+    def update_all(self):
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self.update(i, p)
 
     def state_dict(self):
         """Step count and state arrays (NumPy copies), by kind and parameter index."""
-        state = {"t": self.t}
+        state = {"t": int(self.t)}
         for kind, arrays in self.buffers().items():
             for i, a in enumerate(arrays):
                 state[f"{kind}.{i}"] = backend.to_numpy(a).copy()
         return state
 
     def load_state_dict(self, state):
-        self.t = int(state["t"])
+        if backend.is_array(self.t):
+            self.t.fill(int(state["t"]))  # the same device scalar, refilled
+        else:
+            self.t = int(state["t"])
         for kind, arrays in self.buffers().items():
             for i, a in enumerate(arrays):
                 a[...] = backend.get_array_module(a).asarray(state[f"{kind}.{i}"])
@@ -81,9 +94,15 @@ class Adam(Optimizer):
     def buffers(self):
         return {"m": self.m, "v": self.v}
 
+    def step(self):
+        self.t += 1
+        self.correction1 = 1 - self.b1**self.t  # 1 - b1^t and 1 - b2^t, for every parameter
+        self.correction2 = 1 - self.b2**self.t
+        self.update_all()
+
     def update(self, i, p):
         xp, g, m, v, tmp = p.xp, p.grad, self.m[i], self.v[i], self.scratch[i]
-        b1, b2, t = self.b1, self.b2, self.t
+        b1, b2 = self.b1, self.b2
         m *= b1
         xp.multiply(g, 1 - b1, out=tmp)
         m += tmp  # m = b1 m + (1 - b1) g
@@ -91,24 +110,24 @@ class Adam(Optimizer):
         xp.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp  # v = b2 v + (1 - b2) g^2
-        xp.divide(v, 1 - b2**t, out=tmp)  # v_hat
+        xp.divide(v, self.correction2, out=tmp)  # v_hat
         xp.sqrt(tmp, out=tmp)
         tmp += self.eps  # sqrt(v_hat) + eps
         xp.divide(m, tmp, out=tmp)
-        tmp *= self.lr / (1 - b1**t)  # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
+        tmp *= self.lr / self.correction1  # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
         p.data -= tmp
 
 
 def clip_grad_norm(params, max_norm):
     """Scale all gradients by min(1, max_norm / ||g||), ||g|| the norm of all of them together.
 
-    Returns ||g|| before clipping (useful to log).
+    Returns ||g|| before clipping (useful to log), as a 0-d array: on the GPU it stays on the
+    device, and nothing here waits for it.
     """
-    grads = [p.grad for p in params if p.grad is not None]
-    total = math.sqrt(sum(float((g * g).sum()) for g in grads))
-    if total > max_norm:
-        scale = max_norm / total
-        for p in params:
-            if p.grad is not None:
-                p.grad = p.grad * scale
+    with_grads = [p for p in params if p.grad is not None]
+    xp = backend.get_array_module(*[p.grad for p in with_grads])
+    total = xp.sqrt(sum((p.grad * p.grad).sum() for p in with_grads))  # ||g||, 0-d
+    scale = xp.minimum(1.0, max_norm / xp.maximum(total, TINY))  # 1 unless ||g|| > max_norm
+    for p in with_grads:
+        p.grad = p.grad * scale.astype(p.grad.dtype)
     return total

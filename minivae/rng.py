@@ -38,6 +38,8 @@ and the normals are cast to the dtype asked for at the end.
 
 import math
 
+import numpy
+
 from minivae import backend
 
 M0, M1 = 0xD2511F53, 0xCD9E8D57  # round multipliers
@@ -84,12 +86,13 @@ def counter_normal(xp, shape, seed, stream, dtype, offset=0):
 
     The last axis runs along a stream; every leading index (flattened, row-major) is a row with
     a stream of its own, so a 1-D shape is one stream. See the module docstring for the layout.
+    `stream` is an int, or on the GPU a 0-d uint64 device array (see CounterRNG).
     """
     *leading, length = shape
     rows = math.prod(leading)
     first_block, end_block = offset // 4, (offset + length + 3) // 4
     blocks = xp.arange(first_block, end_block, dtype=xp.uint64)  # (K,)
-    streams = xp.arange(stream, stream + rows, dtype=xp.uint64)[:, None]  # (R, 1)
+    streams = (stream + xp.arange(rows, dtype=xp.uint64))[:, None]  # (R, 1)
     counter = (blocks & MASK32, blocks >> 32, streams & MASK32, streams >> 32)
     w0, w1, w2, w3 = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))  # (R, K) each
     lanes_02, lanes_13 = box_muller(xp, xp.stack([w0, w2]), xp.stack([w1, w3]))  # (2, R, K)
@@ -103,19 +106,22 @@ class CounterRNG:
     """A seeded source of normal noise whose whole state is two integers: (seed, stream).
 
     Every row drawn takes the next stream (see `counter_normal`), so saving (seed, stream) in a
-    checkpoint and restoring it reproduces every later draw exactly.
+    checkpoint and restoring it reproduces every later draw exactly. With xp=cupy the stream
+    counter lives on the GPU (`backend.step_scalar`), so drawing never waits for the device and
+    a captured CUDA graph advances it at every replay.
     """
 
-    def __init__(self, seed, stream=0):
-        self.seed, self.stream = int(seed), int(stream)
+    def __init__(self, seed, stream=0, xp=numpy):
+        self.seed = int(seed)
+        self.stream = backend.step_scalar(xp, int(stream), numpy.uint64)
 
     def __repr__(self):
-        return f"CounterRNG(seed={self.seed}, stream={self.stream})"
+        return f"CounterRNG(seed={self.seed}, stream={int(self.stream)})"
 
     def next_streams(self, count):
         """The first of `count` consecutive streams to use now; the next call gets those after."""
-        first = self.stream
-        self.stream += count
+        first = self.stream.copy() if backend.is_array(self.stream) else self.stream
+        self.stream += count  # in place on the GPU
         return first
 
     def normal(self, xp, shape, dtype):
@@ -124,7 +130,11 @@ class CounterRNG:
         return counter_normal(xp, shape, self.seed, self.next_streams(rows), dtype)
 
     def state_dict(self):
-        return {"seed": self.seed, "stream": self.stream}
+        return {"seed": self.seed, "stream": int(self.stream)}
 
     def load_state_dict(self, state):
-        self.seed, self.stream = int(state["seed"]), int(state["stream"])
+        self.seed = int(state["seed"])
+        if backend.is_array(self.stream):
+            self.stream.fill(int(state["stream"]))  # the same device array, refilled
+        else:
+            self.stream = int(state["stream"])

@@ -71,15 +71,16 @@ class Trainer:
         self.checkpoint_path = os.path.join(config.out, CHECKPOINT)
         self.metrics_path = os.path.join(config.out, METRICS)
         self.train_set, self.test_set = load_dataset(config.dataset, data_dir=config.data_dir)
-        self.train_x, self.test_x = prepare_data(config, self.train_set, self.test_set)
+        train_x, self.test_x = prepare_data(config, self.train_set, self.test_set)
+        self.train_x = self.xp.asarray(train_x)  # to the device once; batches are cut there
         architecture = config.architecture(self.train_x.shape[1])
         self.model = build_model(architecture, config.dtype, config.seed, self.xp)
         self.optimizer = build_optimizer(config, self.model.parameters())
-        self.noise = CounterRNG(config.seed)  # z = mu + sigma * eps
+        self.noise = CounterRNG(config.seed, xp=self.xp)  # z = mu + sigma * eps
         self.order_rng = np.random.default_rng(config.seed)  # the order of the batches
         self.binarize_rng = np.random.default_rng(config.seed + 1)  # dynamic binarization
         self.epoch, self.step = 0, 0  # epochs completed, optimizer steps taken
-        self.partial = None  # mid-epoch position: order, next batch, sums, seconds
+        self.partial = None  # mid-epoch position: order, next batch, EpochSums, seconds
         if resume:
             self._restore(architecture)
         elif os.path.exists(self.checkpoint_path):
@@ -119,58 +120,43 @@ class Trainer:
         cfg = self.config
         if self.partial is None:
             order = self.order_rng.permutation(len(self.train_x))
-            self.partial = dict(order=order, next_batch=0, loss_sum=0.0, neg_elbo_sum=0.0, seen=0,
-                                seconds=0.0)  # fmt: skip
+            self.partial = dict(order=order, next_batch=0, sums=EpochSums(self.xp), seconds=0.0)
         p = self.partial
-        order, size = p["order"], cfg.batch_size
-        batches = [order[i : i + size] for i in range(0, len(order), size)]
-        bar = ProgressBar(len(batches), f"epoch {self.epoch + 1}", enabled=self.progress)
+        order = self.xp.asarray(p["order"])  # one transfer per epoch
+        size, batches = cfg.batch_size, self.steps_per_epoch
+        bar = ProgressBar(batches, f"epoch {self.epoch + 1}", enabled=self.progress)
         started = time.perf_counter()
-        for b in range(p["next_batch"], len(batches)):
-            x = self.train_x[batches[b]]
+        for b in range(p["next_batch"], batches):
+            x = self.train_x[order[b * size : (b + 1) * size]]  # (B, D), gathered on the device
             if cfg.binarize == "dynamic":
                 x = binarize(x, self.binarize_rng)
-            beta = self.beta_at(self.step)
-            terms = self.model.loss(x, beta, noise=self.noise)
-            loss = terms.objective.mean()
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingError(
-                    f"the loss became {value} at epoch {self.epoch + 1}, batch {b + 1} (step "
-                    f"{self.step + 1}); stopped without saving that state: the last good "
-                    f"checkpoint, {self.checkpoint_path}, is kept. Try a smaller --lr or --clip"
-                )
-            self.optimizer.zero_grad()
-            loss.backward()
-            if cfg.clip:
-                clip_grad_norm(self.model.parameters(), cfg.clip)
-            self.optimizer.step()
-            self.step += 1
-            p["loss_sum"] += value * len(x)
-            if terms.kl is not None:
-                p["neg_elbo_sum"] += float(terms.neg_elbo.data.sum())
-            p["seen"] += len(x)
+            terms, loss = self.train_step(x, self.beta_at(self.step))
+            p["sums"].add(loss, terms, len(x))
             p["next_batch"] = b + 1
-            bar.update(b + 1, f"loss {value:.2f}")
-            if stop is not None and stop.requested and b + 1 < len(batches):
+            bar.update(b + 1, self._loss_so_far(loss, b))
+            if stop is not None and stop.requested and b + 1 < batches:
                 p["seconds"] += time.perf_counter() - started
                 bar.close()
                 self._save()
                 raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, batch {b + 1}/{len(batches)}: "
+                    f"interrupted at epoch {self.epoch + 1}, batch {b + 1}/{batches}: "
                     f"checkpoint written to {self.checkpoint_path}; run the same command with "
                     "--resume to continue exactly where it stopped"
                 )
         bar.close()
         seconds = p["seconds"] + time.perf_counter() - started
+        loss_mean, neg_elbo_mean = p["sums"].means()  # the epoch's one read from the device
+        if not math.isfinite(loss_mean):
+            self._stop_on(loss_mean, f"during epoch {self.epoch + 1} (the GPU's loss is read "
+                          "once per epoch, so the step is not known)")  # fmt: skip
         test = mean_elbo_terms(self.model, self.test_x)
         self.epoch += 1
         row = dict(
             epoch=self.epoch,
             step=self.step,
             beta=self.beta_at(self.step),
-            train_loss=p["loss_sum"] / p["seen"],
-            train_neg_elbo=None if test["kl"] is None else p["neg_elbo_sum"] / p["seen"],
+            train_loss=loss_mean,
+            train_neg_elbo=None if test["kl"] is None else neg_elbo_mean,
             test_neg_elbo=test["neg_elbo"],
             test_recon=test["recon"],
             test_kl=test["kl"],
@@ -183,6 +169,34 @@ class Trainer:
         self._save()
         return row
 
+    def train_step(self, x, beta):
+        """One optimizer step on the batch x: forward, backward, (clip,) Adam or SGD."""
+        terms = self.model.loss(x, beta, noise=self.noise)
+        loss = terms.objective.mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.config.clip:
+            clip_grad_norm(self.model.parameters(), self.config.clip)
+        self.optimizer.step()
+        self.step += 1
+        return terms, loss
+
+    def _loss_so_far(self, loss, b):
+        """The loss for the progress bar, on the CPU only, where reading it costs nothing; there
+        a loss that is not finite stops the run at once. The GPU's is read once per epoch."""
+        if self.xp is not np:
+            return ""
+        value = float(loss.data)
+        if not math.isfinite(value):
+            self._stop_on(value, f"at epoch {self.epoch + 1}, batch {b + 1} (step {self.step})")
+        return f"loss {value:.2f}"
+
+    def _stop_on(self, value, where):
+        raise TrainingError(
+            f"the loss became {value} {where}; stopped without saving that state: the last good "
+            f"checkpoint, {self.checkpoint_path}, is kept. Try a smaller --lr or --clip"
+        )
+
     def _save(self):
         meta = dict(
             config=dataclasses.asdict(self.config),
@@ -193,9 +207,10 @@ class Trainer:
             noise=self.noise.state_dict(),
             order_rng=self.order_rng.bit_generator.state,
             binarize_rng=self.binarize_rng.bit_generator.state,
-            partial=None if self.partial is None else {
-                k: v for k, v in self.partial.items() if k != "order"
-            },
+            partial=None if self.partial is None else dict(
+                next_batch=self.partial["next_batch"], seconds=self.partial["seconds"],
+                sums=self.partial["sums"].state_dict(),
+            ),
         )  # fmt: skip
         arrays = {} if self.partial is None else {"order": self.partial["order"]}
         save_checkpoint(
@@ -212,13 +227,40 @@ class Trainer:
         self.binarize_rng.bit_generator.state = meta["binarize_rng"]
         self.epoch, self.step = meta["epoch"], meta["step"]
         if meta["partial"] is not None:
-            self.partial = dict(meta["partial"], order=arrays["order"])
+            saved = meta["partial"]
+            sums = EpochSums(self.xp, **saved["sums"])
+            self.partial = dict(order=arrays["order"], next_batch=saved["next_batch"],
+                                seconds=saved["seconds"], sums=sums)  # fmt: skip
         keep_metrics_up_to(self.metrics_path, self.epoch)
 
 
 def train(config, resume=False, progress=None, log=print):
     """Build the run described by `config` and train it; returns the new metrics rows."""
     return Trainer(config, resume=resume, progress=progress, log=log).fit()
+
+
+class EpochSums:
+    """The epoch's running sums of the training loss and of the negative ELBO, in float64, kept
+    where the model is: on the GPU adding to them never waits for the device, and `means()`
+    reads them once, at the end of the epoch."""
+
+    def __init__(self, xp, loss=0.0, neg_elbo=0.0, seen=0):
+        self.loss = xp.asarray(loss, dtype=np.float64)  # 0-d: sum of the batch means x B
+        self.neg_elbo = xp.asarray(neg_elbo, dtype=np.float64)  # 0-d: sum of recon + KL
+        self.seen = seen  # examples so far (a host count)
+
+    def add(self, loss, terms, count):
+        self.loss += count * loss.data.astype(np.float64)
+        if terms.kl is not None:
+            self.neg_elbo += terms.neg_elbo.data.sum(dtype=np.float64)
+        self.seen += count
+
+    def means(self):
+        """(mean loss, mean negative ELBO) per example over the epoch so far, as floats."""
+        return float(self.loss) / self.seen, float(self.neg_elbo) / self.seen
+
+    def state_dict(self):
+        return dict(loss=float(self.loss), neg_elbo=float(self.neg_elbo), seen=self.seen)
 
 
 def _summary(row):

@@ -9,14 +9,21 @@ Binarization turns an intensity p in [0, 1] into a 0/1 pixel drawn from Bernoull
 
 import numpy as np
 
+from minivae.backend import get_array_module
 from minivae.errors import DataError
 
 BINARIZATIONS = ("none", "static", "dynamic")
 
 
 def binarize(x, rng):
-    """One Bernoulli(x) draw per pixel from `rng` (a numpy Generator), in x's dtype."""
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(x.dtype)
+    """One Bernoulli(x) draw per pixel from `rng` (a numpy Generator), in x's dtype.
+
+    The uniforms are drawn on the host; for x on the GPU they are copied there (the one
+    host-to-device copy of a training step with dynamic binarization).
+    """
+    xp = get_array_module(x)
+    uniforms = xp.asarray(rng.random(x.shape, dtype=np.float32))
+    return (uniforms < x).astype(x.dtype)
 
 
 def check_inputs(x, likelihood, name="data"):

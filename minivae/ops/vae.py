@@ -17,6 +17,7 @@ KL to the prior N(0, I), in closed form per row:
 uses (see SampleKL).
 """
 
+from minivae import cuda
 from minivae.errors import ShapeError
 from minivae.function import Function
 from minivae.rng import counter_normal
@@ -101,6 +102,37 @@ class SampleKL(Function):
         mu, eps, sigma, var = ctx.saved
         gk = gk[:, None]  # (B,) -> (B, 1)
         return gz + gk * mu, gz * eps * sigma / 2 + gk * (var - 1) / 2
+
+
+class SampleKLCUDA(SampleKL):
+    """SampleKL as two CUDA kernels (kernels/sample_kl.cu, launched by minivae.cuda).
+
+    Forward, one launch: each thread draws four eps from one Philox block of its row's stream,
+    writes z and adds its KL terms, and each row's terms are summed in shared memory. Backward,
+    one launch: the same eps drawn again from the same counters, so nothing of shape (B, L) is
+    kept between the passes but mu and logvar, and each pass reads and writes each array once.
+    It agrees with the NumPy form to the bounds of docs/cuda.md; the timings against copy
+    bandwidth, unfused CuPy and PyTorch are `benchmarks/sample_kl.py`'s.
+    """
+
+    @staticmethod
+    def forward(ctx, mu, logvar, seed, stream):
+        _check_gaussian("sample_kl", mu, logvar)
+        xp = ctx.xp
+        mu, logvar = xp.ascontiguousarray(mu), xp.ascontiguousarray(logvar)  # split gives views
+        seed_stream = xp.full(2, seed, dtype=xp.uint64)  # (seed, stream) read on the device
+        seed_stream[1] = stream
+        ctx.save_for_backward(mu, logvar, seed_stream)
+        return cuda.sample_kl_forward(mu, logvar, seed_stream=seed_stream)
+
+    @staticmethod
+    def backward(ctx, gz, gk):
+        mu, logvar, seed_stream = ctx.saved
+        gz, gk = ctx.xp.ascontiguousarray(gz), ctx.xp.ascontiguousarray(gk)
+        return cuda.sample_kl_backward(mu, logvar, gz, gk, seed_stream=seed_stream)
+
+
+SampleKL.fast_forms = {"cupy": SampleKLCUDA}
 
 
 def reparameterize(mu, logvar, eps=None, noise=None):
