@@ -15,6 +15,7 @@ import numpy as np
 
 from minivae import backend
 from minivae.function import no_grad
+from minivae.inputs import check_layout
 from minivae.progress import ProgressBar
 from minivae.rng import CounterRNG
 
@@ -24,6 +25,7 @@ EVAL_SEED = 2**31 - 1  # the evaluation noise: the same draws at every evaluatio
 
 def mean_elbo_terms(model, x, beta=1.0, batch_size=1000):
     """Mean negative ELBO, reconstruction and KL over x (nats per example), fixed noise."""
+    check_layout(x, "mean_elbo_terms")
     noise = CounterRNG(EVAL_SEED)
     totals = np.zeros(3)
     with no_grad():
@@ -37,6 +39,7 @@ def mean_elbo_terms(model, x, beta=1.0, batch_size=1000):
 
 def latent_statistics(model, x, batch_size=1000):
     """mu (N, L) as NumPy, and the KL of each latent dimension averaged over x: (L,)."""
+    check_layout(x, "latent_statistics")
     mus, kl_sum = [], 0.0
     with no_grad():
         for start in range(0, len(x), batch_size):
@@ -55,6 +58,7 @@ def active_units(mu):
 
 def iwae_negative_log_likelihood(model, x, k, batch_size=100, progress=None):
     """Mean over x of the IWAE estimate of -log p(x) with k importance samples."""
+    check_layout(x, "iwae_negative_log_likelihood")
     total = 0.0
     bar = ProgressBar(len(x), f"IWAE k={k}", enabled=progress)
     for start in range(0, len(x), batch_size):
