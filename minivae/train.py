@@ -23,12 +23,12 @@ import time
 
 import numpy as np
 
-from minivae import backend
+from minivae import backend, settings
 from minivae.autoencoder import Autoencoder
 from minivae.checkpoint import check_same_architecture, load_checkpoint, save_checkpoint
 from minivae.data import TOY2D, load_dataset
-from minivae.data.batches import BINARIZATIONS, binarize, check_inputs
-from minivae.errors import MinivaeError, TrainingError
+from minivae.data.batches import binarize, check_inputs
+from minivae.errors import ConfigError, MinivaeError, TrainingError
 from minivae.evaluate import mean_elbo_terms
 from minivae.model import VAE
 from minivae.optim import SGD, Adam, clip_grad_norm
@@ -75,11 +75,21 @@ class TrainConfig:
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        self._check()
+
+    def _check(self):
+        """ConfigError naming the first field outside what minivae.settings allows it."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None and field.default is None:
+                continue  # optional and left unset (clip, limit, data_dir)
+            problem = settings.problem_with(field.name, value)
+            if problem:
+                raise ConfigError(f"TrainConfig: {field.name} {problem}")
 
     def model_config(self, input_dim):
-        kind = "vae" if self.model == "vae" else "autoencoder"
         return dict(
-            kind=kind,
+            kind=self.model,
             input_dim=int(input_dim),
             hidden=[int(h) for h in self.hidden],
             latent_dim=int(self.latent_dim),
@@ -111,8 +121,6 @@ def prepare_data(config, train_set, test_set):
     for which, split in (("train", train_set), ("test", test_set)):
         check_inputs(split.x, config.likelihood, f"{config.dataset} {which} split")
     train_x, test_x = train_set.x[: config.limit], test_set.x[: config.limit]
-    if config.binarize not in BINARIZATIONS:
-        raise ValueError(f"unknown binarization {config.binarize!r}: none, static or dynamic")
     if config.binarize != "none":
         test_x = binarize(test_x, np.random.default_rng(TEST_BINARIZATION_SEED))
     if config.binarize == "static":
