@@ -3,9 +3,10 @@
     python benchmarks/step_phases.py --steps 400
 
 The same model as vae_vs_pytorch.py (784-400-20-400-784, Bernoulli, Adam, batch 128, float32)
-on random Fashion-MNIST batches. Each framework runs its steps in a loop of its own (interleaving
-single steps makes their thread pools fight), twice in turn, and the table shows milliseconds
-per step for each phase and the ratio minivae / PyTorch, plus minivae's forward time per op.
+on random Fashion-MNIST batches. minivae runs twice: with its fast forms (the default) and
+inside minivae.plain_forms(). Each runs its steps in a loop of its own (interleaving single
+steps makes the thread pools fight), twice in turn, and the table shows milliseconds per step
+for each phase and the ratios to PyTorch, plus minivae's forward time per op in both forms.
 """
 
 import argparse
@@ -23,6 +24,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from minivae.catalog import running  # noqa: E402
 from minivae.data import load_dataset  # noqa: E402
 from minivae.function import Function  # noqa: E402
 from minivae.model import VAE  # noqa: E402
@@ -76,20 +78,25 @@ def main():
         theirs_opt.zero_grad()
         loss.backward()
 
-    runs = {"minivae": [], "PyTorch": []}
+    runs = {"fast": [], "plain": [], "PyTorch": []}
     for _ in range(2):
-        runs["minivae"].append(timed_steps(lambda b: ours.loss(b).objective.mean(),
-                                           ours_backward, ours_opt.step, batches))  # fmt: skip
+        for mode in ("fast", "plain"):
+            with running(mode):
+                runs[mode].append(timed_steps(lambda b: ours.loss(b).objective.mean(),
+                                              ours_backward, ours_opt.step, batches))  # fmt: skip
         runs["PyTorch"].append(timed_steps(theirs, theirs_backward, theirs_opt.step, torch_batches))
     best = {name: np.min(times, axis=0) for name, times in runs.items()}  # best of the two turns
-    print(f"ms per step, best of 2 turns of {ARGS.steps} steps, {ARGS.threads} threads")
-    print(f"{'phase':<10} {'minivae':>8} {'PyTorch':>8} {'ratio':>6}")
-    for i, phase in enumerate(["forward", "backward", "optimizer"]):
-        a, b = best["minivae"][i], best["PyTorch"][i]
-        print(f"{phase:<10} {a:>8.2f} {b:>8.2f} {a / b:>6.2f}")
-    a, b = best["minivae"].sum(), best["PyTorch"].sum()
-    print(f"{'total':<10} {a:>8.2f} {b:>8.2f} {a / b:>6.2f}")
-    print_forward_ops(ours, batches)
+    print(f"ms per step, best of 2 turns of {ARGS.steps} steps, {ARGS.threads} threads; minivae "
+          "fast forms (default) and plain forms")  # fmt: skip
+    print(f"{'phase':<10} {'fast':>8} {'plain':>8} {'PyTorch':>8} {'fast/PT':>8} {'plain/PT':>8}")
+    phases = ["forward", "backward", "optimizer"]
+    for i, phase in [*enumerate(phases), (slice(None), "total")]:
+        fast, plain, torch_ms = (best[name][i].sum() for name in ("fast", "plain", "PyTorch"))
+        print(f"{phase:<10} {fast:>8.2f} {plain:>8.2f} {torch_ms:>8.2f} {fast / torch_ms:>8.2f} "
+              f"{plain / torch_ms:>8.2f}")  # fmt: skip
+    for mode in ("fast", "plain"):
+        with running(mode):
+            print_forward_ops(ours, batches, mode)
     print_matmuls()
 
 
@@ -118,7 +125,7 @@ def _seconds(product, args, repeats):
     return time.perf_counter() - start
 
 
-def print_forward_ops(model, batches):
+def print_forward_ops(model, batches, mode):
     """minivae's forward time per op, measured by wrapping every Function.forward."""
     spent = collections.Counter()
     originals = {}
@@ -139,7 +146,7 @@ def print_forward_ops(model, batches):
         model.loss(b).objective.mean()
     for cls, forward in originals.items():
         cls.forward = forward
-    print("minivae forward, ms per step by op:")
+    print(f"minivae forward ({mode} forms), ms per step by op:")
     for name, seconds in spent.most_common():
         print(f"  {name:<14} {1e3 * seconds / len(batches):6.3f}")
 

@@ -11,8 +11,11 @@ initial weights and noise come from their own generators. Epochs alternate betwe
 a change in the machine's load hits both. Each epoch's time covers training only (the test
 evaluation is timed apart), and both use the same number of threads.
 
-Prints, per epoch, the test negative ELBO (nats per example) of each and the seconds per epoch,
-with the ratio minivae / PyTorch; then the summary the README quotes.
+minivae trains twice, side by side: with its fast forms (what runs by default) and inside
+minivae.plain_forms() (every op in its textbook form, the loss through reparameterize and
+gaussian_kl). Both draw the same noise, so they reach the same ELBO to rounding; the plain run
+shows what the fast forms buy. Prints, per epoch, the test negative ELBO (nats per example) of
+each and the seconds per epoch, with the ratios to PyTorch; then the summary the README quotes.
 
 Last, whether an epoch gets slower as training goes on. Comparing epoch 10 with epoch 1 of the
 run above mixes that up with the machine's drift over the minutes between them, so each
@@ -48,6 +51,7 @@ try:
 except ImportError:
     sys.exit('this benchmark needs PyTorch: pip install "minivae[bench]" (torch==2.13.0, CPU)')
 
+from minivae import plain_forms  # noqa: E402
 from minivae.train import TrainConfig, Trainer  # noqa: E402
 
 BATCH, LR, HIDDEN, LATENT = 128, 1e-3, 400, 20
@@ -113,39 +117,45 @@ def minivae_trainer(out):
 
 def main():
     torch.set_num_threads(ARGS.threads)
-    with tempfile.TemporaryDirectory() as out:
-        ours = minivae_trainer(out)
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as plain_out:
+        ours, ours_plain = minivae_trainer(out), minivae_trainer(plain_out)
         theirs = TorchRun(ours.train_x, ours.test_x, ARGS.seed)
         print(f"Fashion-MNIST, {len(ours.train_x)} train / {len(ours.test_x)} test, "
               f"batch {BATCH}, Adam {LR}, float32, {ARGS.threads} threads, "
               f"numpy {np.__version__}, torch {torch.__version__}")  # fmt: skip
-        print(f"{'epoch':>5} | {'test -ELBO minivae':>18} {'PyTorch':>9} {'diff':>6} | "
-              f"{'s/epoch minivae':>15} {'PyTorch':>8} {'ratio':>6}")  # fmt: skip
+        print(f"{'epoch':>5} | {'test -ELBO minivae':>18} {'plain':>7} {'PyTorch':>8} "
+              f"{'diff':>6} | {'s/epoch minivae':>15} {'plain':>6} {'PyTorch':>8} "
+              f"{'ratio':>6} {'plain':>6}")  # fmt: skip
         rows = []
         for _ in range(ARGS.epochs):
             row = ours.run_epoch()
+            with plain_forms():
+                plain = ours_plain.run_epoch()
             torch_elbo, torch_seconds = theirs.run_epoch()
-            rows.append((row["test_neg_elbo"], torch_elbo, row["epoch_seconds"], torch_seconds))
-            ratio = row["epoch_seconds"] / torch_seconds
-            print(f"{row['epoch']:>5} | {row['test_neg_elbo']:>18.2f} {torch_elbo:>9.2f} "
+            rows.append((row["test_neg_elbo"], plain["test_neg_elbo"], torch_elbo,
+                         row["epoch_seconds"], plain["epoch_seconds"], torch_seconds))  # fmt: skip
+            print(f"{row['epoch']:>5} | {row['test_neg_elbo']:>18.2f} "
+                  f"{plain['test_neg_elbo']:>7.2f} {torch_elbo:>8.2f} "
                   f"{row['test_neg_elbo'] - torch_elbo:>6.2f} | {row['epoch_seconds']:>15.2f} "
-                  f"{torch_seconds:>8.2f} {ratio:>6.2f}")  # fmt: skip
+                  f"{plain['epoch_seconds']:>6.2f} {torch_seconds:>8.2f} "
+                  f"{row['epoch_seconds'] / torch_seconds:>6.2f} "
+                  f"{plain['epoch_seconds'] / torch_seconds:>6.2f}")  # fmt: skip
         print_summary(rows)
         print_late_against_early(ours, theirs)  # inside: `ours` writes to `out`
 
 
 def print_summary(rows):
-    ours_elbo, torch_elbo, _, _ = rows[-1]
-    ours_total = sum(r[2] for r in rows)
-    torch_total = sum(r[3] for r in rows)
+    ours_elbo, plain_elbo, torch_elbo = rows[-1][:3]
+    ours_total, plain_total, torch_total = (sum(r[i] for r in rows) for i in (3, 4, 5))
     print(
-        f"final test -ELBO: minivae {ours_elbo:.2f}, PyTorch {torch_elbo:.2f}, "
-        f"difference {ours_elbo - torch_elbo:+.2f} nats per example"
+        f"final test -ELBO: minivae {ours_elbo:.2f} (plain forms {plain_elbo:.2f}), PyTorch "
+        f"{torch_elbo:.2f}, difference {ours_elbo - torch_elbo:+.2f} nats per example"
     )
     print(
         f"time: minivae {ours_total:.1f}s, PyTorch {torch_total:.1f}s, ratio "
-        f"{ours_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
-        f"{rows[-1][2] / rows[0][2]:.2f}, PyTorch's: {rows[-1][3] / rows[0][3]:.2f}"
+        f"{ours_total / torch_total:.2f}; plain forms {plain_total:.1f}s, ratio "
+        f"{plain_total / torch_total:.2f}; minivae epoch {len(rows)} / epoch 1: "
+        f"{rows[-1][3] / rows[0][3]:.2f}, PyTorch's: {rows[-1][5] / rows[0][5]:.2f}"
     )
 
 

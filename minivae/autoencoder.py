@@ -10,20 +10,7 @@ usually decodes to nothing recognisable.
 import numpy as np
 
 from minivae.function import no_grad
-from minivae.model import EncoderDecoder
-
-
-class AELoss:
-    """Per-example terms in the shape of the VAE's LossTerms; there is no KL term (kl is None),
-    and `neg_elbo`, where the VAE reports its bound, is the reconstruction term alone."""
-
-    def __init__(self, recon):
-        self.objective = self.recon = recon
-        self.kl = None
-
-    @property
-    def neg_elbo(self):
-        return self.recon.data
+from minivae.model import EncoderDecoder, LossTerms
 
 
 class Autoencoder(EncoderDecoder):
@@ -40,11 +27,16 @@ class Autoencoder(EncoderDecoder):
         """x (B, D) -> z (B, L), one point per input."""
         return self.encoder(self._array(x))
 
-    def loss(self, x, beta=1.0, noise=None):
-        """-log p(x | z = f(x)) per example; `beta` and `noise` are unused (no KL, no noise)."""
-        x = self._array(x)
-        return AELoss(self.decoder.nll(self.decode(self.encode(x)), x))
-
-    def reconstruct(self, x):
+    def code(self, x):
+        """z = f(x): (B, L) array."""
         with no_grad():
-            return self.decoder.mean(self.decode(self.encode(x))).data
+            return self.encode(x).data
+
+    def loss(self, x, beta=1.0, noise=None):
+        """-log p(x | z = f(x)) per example, as LossTerms with no KL (kl is None).
+
+        `beta` and `noise` are accepted so that code written for the VAE runs unchanged; there is
+        no KL to weigh and no noise to draw."""
+        x = self._array(x)
+        recon = self.decoder.nll(self.decode(self.encode(x)), x)  # (B,)
+        return LossTerms(objective=recon, recon=recon, kl=None)

@@ -9,7 +9,7 @@ import numpy
 
 from minivae.errors import MinivaeError
 
-try:  # cupy is an optional extra: `pip install "minivae[gpu]"`
+try:  # cupy is an optional extra: `pip install "minivae[gpu-cuda13]"` (or gpu-cuda12)
     import cupy
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
@@ -39,13 +39,17 @@ def module_for_device(device):
         return numpy
     if device == "gpu":
         if cupy is None:
-            raise MinivaeError('device "gpu" needs CuPy and a GPU: pip install "minivae[gpu]"')
+            raise MinivaeError(
+                'device "gpu" needs CuPy and a GPU: pip install "minivae[gpu-cuda13]" '
+                '(CUDA 13 driver) or "minivae[gpu-cuda12]" (CUDA 12)'
+            )
         return cupy
     raise MinivaeError(f'unknown device {device!r}: use "cpu" or "gpu"')
 
 
 def to_numpy(array):
-    """A NumPy copy of `array` wherever it lives (for printing, plotting and saving)."""
+    """`array` as a NumPy array (for printing, plotting and saving): a NumPy array is returned
+    as it is, not copied; a CuPy array is copied from the GPU."""
     if isinstance(array, numpy.ndarray):
         return array
     return array.get()

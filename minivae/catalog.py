@@ -2,6 +2,7 @@
 
 The gradient tests, the planted-bug tests and `minivae gradcheck` all loop over `CASES`, so an op
 is checked exactly when it is listed here (a test fails when an op exists that no case covers).
+An op with a fast form is checked in both forms (`forms`), and the whole models in both modes.
 
 Each case draws its inputs through a `Picker`, which only has to supply small integers: the CLI
 uses a seeded NumPy generator, the tests use hypothesis (which then shrinks a failure to the
@@ -9,6 +10,7 @@ smallest shapes). Inputs stay inside each op's domain (log and sqrt of positives
 kinks (relu at 0, ties in maximum), where a finite difference would straddle two derivatives.
 """
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.autoencoder import Autoencoder
+from minivae.function import plain_forms
 from minivae.model import VAE
 from minivae.ops import activations, elementwise, likelihoods, linalg, reduce, shape, vae
 from minivae.rng import CounterRNG
@@ -75,12 +78,36 @@ class RandomPicker(Picker):
 
 @dataclasses.dataclass(frozen=True)
 class OpCase:
-    """One op to check: the Function classes it exercises, its input draw and its call."""
+    """One op to check: its Function class, its input draw and its call."""
 
     name: str
-    functions: tuple
+    function: type
     draw: Callable  # Picker -> list of float64 arrays
     call: Callable  # Tensors -> Tensor or tuple of Tensors
+
+
+MODES = ("plain", "fast")
+
+
+def running(mode):
+    """The context that runs ops and models in `mode`: inside plain_forms(), or as they are."""
+    return plain_forms() if mode == "plain" else contextlib.nullcontext()
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """One way an op runs on NumPy: its plain form, or the fast form it lists for NumPy."""
+
+    label: str  # "plain" or "fast", the mode it runs in
+    function: type  # the Function class whose forward and backward then run
+
+
+def forms(function):
+    """The forms `function` runs in on NumPy: always plain, and fast where it has one."""
+    found = [Form("plain", function)]
+    if "numpy" in function.fast_forms:
+        found.append(Form("fast", function.fast_forms["numpy"]))
+    return found
 
 
 def _binary(p):
@@ -162,6 +189,10 @@ def _linear_draw(p):
     return [p.normal((batch, fan_in)), p.normal((fan_in, fan_out)), p.normal((fan_out,))]
 
 
+def _gaussian_and_noise_draw(p):
+    return _gaussian_draw(p, extra=1)
+
+
 def _gaussian_draw(p, extra=0):
     shape = (p.size(1, 4), p.size(1, 4))
     return [p.normal(shape), p.uniform(shape, -2.0, 1.5)] + [p.normal(shape)] * extra
@@ -180,11 +211,7 @@ def _gaussian_nll_draw(p):
 
 def _unary(name, function, draw):
     op = getattr(ops, name)
-    return OpCase(name, (function,), draw, lambda x: op(x))
-
-
-def _case(name, function, draw, call):
-    return OpCase(name, (function,), draw, call)
+    return OpCase(name, function, draw, lambda x: op(x))
 
 
 _reduce_sum, _reduce_mean, _reduce_lse = (
@@ -194,12 +221,12 @@ _reduce_sum, _reduce_mean, _reduce_lse = (
 )
 
 CASES = [
-    _case("add", elementwise.Add, _binary, ops.add),
-    _case("sub", elementwise.Sub, _binary, ops.sub),
-    _case("mul", elementwise.Mul, _binary, ops.mul),
-    _case("div", elementwise.Div, _divide, ops.div),
-    _case("pow", elementwise.Pow, _power, ops.pow),
-    _case("maximum", elementwise.Maximum, _no_ties, ops.maximum),
+    OpCase("add", elementwise.Add, _binary, ops.add),
+    OpCase("sub", elementwise.Sub, _binary, ops.sub),
+    OpCase("mul", elementwise.Mul, _binary, ops.mul),
+    OpCase("div", elementwise.Div, _divide, ops.div),
+    OpCase("pow", elementwise.Pow, _power, ops.pow),
+    OpCase("maximum", elementwise.Maximum, _no_ties, ops.maximum),
     _unary("neg", elementwise.Neg, lambda p: [p.normal(p.shape())]),
     _unary("exp", elementwise.Exp, lambda p: [p.uniform(p.shape(), -2.0, 2.0)]),
     _unary("log", elementwise.Log, lambda p: [p.uniform(p.shape(), 0.5, 3.0)]),
@@ -209,21 +236,21 @@ CASES = [
     _unary("sigmoid", activations.Sigmoid, lambda p: [p.normal(p.shape(), 3.0)]),
     _unary("softplus", activations.Softplus, lambda p: [p.normal(p.shape(), 3.0)]),
     _unary("log_sigmoid", activations.LogSigmoid, lambda p: [p.normal(p.shape(), 3.0)]),
-    _case("sum", reduce.Sum, *_reduce_sum),
-    _case("mean", reduce.Mean, *_reduce_mean),
-    _case("logsumexp", reduce.LogSumExp, *_reduce_lse),
-    _case("reshape", shape.Reshape, _reshape_draw, ops.reshape),
-    _case("transpose", shape.Transpose, _transpose_draw, ops.transpose),
-    _case("getitem", shape.GetItem, _getitem_draw, ops.getitem),
-    _case("concatenate", shape.Concatenate, _concatenate_draw, _concatenate_call),
-    _case("split", shape.Split, _split_draw, ops.split),
-    _case("matmul", linalg.MatMul, _matmul_draw, ops.matmul),
-    _case("linear", linalg.Linear, _linear_draw, ops.linear),
-    _case("reparameterize", vae.Reparameterize, lambda p: _gaussian_draw(p, 1), ops.reparameterize),
-    _case("gaussian_kl", vae.GaussianKL, _gaussian_draw, ops.gaussian_kl),
-    _case("sample_kl", vae.SampleKL, _gaussian_draw, lambda m, lv: ops.sample_kl(m, lv, 7, 3)),
-    _case("bernoulli_nll", likelihoods.BernoulliNLL, _bernoulli_draw, ops.bernoulli_nll),
-    _case("gaussian_nll", likelihoods.GaussianNLL, _gaussian_nll_draw, ops.gaussian_nll),
+    OpCase("sum", reduce.Sum, *_reduce_sum),
+    OpCase("mean", reduce.Mean, *_reduce_mean),
+    OpCase("logsumexp", reduce.LogSumExp, *_reduce_lse),
+    OpCase("reshape", shape.Reshape, _reshape_draw, ops.reshape),
+    OpCase("transpose", shape.Transpose, _transpose_draw, ops.transpose),
+    OpCase("getitem", shape.GetItem, _getitem_draw, ops.getitem),
+    OpCase("concatenate", shape.Concatenate, _concatenate_draw, _concatenate_call),
+    OpCase("split", shape.Split, _split_draw, ops.split),
+    OpCase("matmul", linalg.MatMul, _matmul_draw, ops.matmul),
+    OpCase("linear", linalg.Linear, _linear_draw, ops.linear),
+    OpCase("reparameterize", vae.Reparameterize, _gaussian_and_noise_draw, ops.reparameterize),
+    OpCase("gaussian_kl", vae.GaussianKL, _gaussian_draw, ops.gaussian_kl),
+    OpCase("sample_kl", vae.SampleKL, _gaussian_draw, lambda m, lv: ops.sample_kl(m, lv, 7, 3)),
+    OpCase("bernoulli_nll", likelihoods.BernoulliNLL, _bernoulli_draw, ops.bernoulli_nll),
+    OpCase("gaussian_nll", likelihoods.GaussianNLL, _gaussian_nll_draw, ops.gaussian_nll),
 ]  # fmt: skip
 
 

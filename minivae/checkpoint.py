@@ -4,42 +4,30 @@ A checkpoint is one .npz file (a zip of NumPy arrays, no pickles): the parameter
 "param/<name>", the optimizer's state under "optim/<key>", any other arrays of the run under
 "array/<key>", and a JSON document "meta" (architecture, dtype, epoch, RNG states, ...).
 
-Writing is atomic: the new file is written beside the old one under a temporary name, flushed
-to disk, and only then renamed over it. A crash or Ctrl-C mid-write leaves the previous
+Writing is atomic (`minivae.files.atomic_write`): a crash or Ctrl-C mid-write leaves the previous
 checkpoint intact; the reader never sees half a file.
 """
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from minivae.errors import CheckpointError
+from minivae.files import atomic_write
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Adam saves m and v; the noise takes one stream per example
 
 
 def save_checkpoint(path, meta, params, optimizer_state, arrays=None):
-    """Write the checkpoint atomically (temporary file in the same directory, then rename)."""
+    """Write the checkpoint atomically (see minivae.files)."""
     payload = {"meta": np.array(json.dumps({"format": FORMAT_VERSION, **meta}))}
     payload.update({f"param/{k}": v for k, v in params.items()})
     payload.update({f"optim/{k}": np.asarray(v) for k, v in optimizer_state.items()})
     payload.update({f"array/{k}": np.asarray(v) for k, v in (arrays or {}).items()})
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **payload)
 
 
 def load_checkpoint(path):

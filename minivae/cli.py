@@ -16,7 +16,6 @@ limits TrainConfig uses (minivae.settings).
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 
@@ -142,7 +141,9 @@ def _checked(limit):
 
 
 def _train(args):
-    from minivae.train import SavedRun, TrainConfig, Trainer, read_saved_config  # noqa: PLC0415
+    from minivae.config import TrainConfig  # noqa: PLC0415
+    from minivae.runs import SavedRun, read_saved_config  # noqa: PLC0415
+    from minivae.train import Trainer  # noqa: PLC0415
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
@@ -160,7 +161,7 @@ def _train(args):
 
 def _eval(args):
     from minivae import evaluate  # noqa: PLC0415
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run, write_json  # noqa: PLC0415
 
     run = load_run(args.run_dir)
     config, model = run.config, run.model
@@ -200,29 +201,27 @@ def _eval(args):
     print(f"  active units    {active} of {len(kl_per_dim)}   (Var_x mu_u > 0.01)")
     print("  KL per dim      " + " ".join(f"{v:.2f}" for v in kl_per_dim))
     path = os.path.join(args.run_dir, "eval.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(path, result)
     print(f"written to {path}")
 
 
 def _sample(args):
     from minivae import plots  # noqa: PLC0415
     from minivae.rng import CounterRNG  # noqa: PLC0415
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run  # noqa: PLC0415
 
     run = load_run(args.run_dir)
     config, model = run.config, run.model
     if config.model != "vae":
         raise MinivaeError("sample: an autoencoder has no prior to sample from; train a VAE")
-    model.noise = CounterRNG(args.seed)
-    images = model.sample(args.n)
+    images = model.sample(args.n, noise=CounterRNG(args.seed))
     path = args.out or os.path.join(args.run_dir, f"samples-{args.seed}.png")
     plots.samples(_as_square_images(images), path)
     print(f"written to {path}")
 
 
 def _figures(args):
-    from minivae.train import load_run  # noqa: PLC0415
+    from minivae.runs import load_run  # noqa: PLC0415
 
     _draw_figures(load_run(args.run_dir), args.run_dir)
 
@@ -245,18 +244,20 @@ def _as_square_images(x):
 
 
 def _gradcheck(args):
-    from minivae.catalog import CASES, MODEL_CASES, RandomPicker  # noqa: PLC0415
+    from minivae.catalog import CASES, MODEL_CASES, MODES, RandomPicker, forms, running  # noqa: PLC0415
     from minivae.gradcheck import gradcheck  # noqa: PLC0415
 
-    print(f"{'op':<22} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
+    print(f"{'op':<22} {'form':<6} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
+    rows = [(c.name, f.label, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed))))
+            for c in CASES for f in forms(c.function)]  # fmt: skip
+    rows += [(c.name, mode, c.build) for c in MODEL_CASES for mode in MODES]
     failures = 0
-    rows = [(c.name, lambda seed, c=c: (c.call, c.draw(RandomPicker(seed)))) for c in CASES]
-    rows += [(c.name, c.build) for c in MODEL_CASES]
-    for name, build in rows:
+    for name, mode, build in rows:
         worst = None
         for draw in range(args.draws):
             call, inputs = build(args.seed * 1000 + draw)
-            report = gradcheck(call, inputs, name=name)
+            with running(mode):
+                report = gradcheck(call, inputs, name=name)
             if worst is None or report.max_rel_error > worst.max_rel_error:
                 worst = report
         shapes = [s for s in worst.shapes if s]  # arrays only, not axes or indices
@@ -265,7 +266,9 @@ def _gradcheck(args):
             shapes_text = f"{len(shapes)} arrays (the model's parameters)"
         result = "pass" if worst.passed else "FAIL"
         failures += not worst.passed
-        print(f"{name:<22} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  {result}")
+        print(f"{name:<22} {mode:<6} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  "
+              f"{result}")  # fmt: skip
     print(f"{len(rows) - failures} of {len(rows)} passed ({args.draws} draws each, float64, "
-          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|))")  # fmt: skip
+          "tolerance 1e-6 on |a - n| / max(1, |a|, |n|); form: plain = the textbook forward "
+          "and backward, fast = the form that runs by default)")  # fmt: skip
     return 1 if failures else 0

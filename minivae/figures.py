@@ -1,4 +1,5 @@
-"""The figures of a trained run, drawn from its checkpoint into its run directory.
+"""The figures of a trained run, drawn from a model (just trained, or read back with
+`minivae.runs.load_run`) into its run directory.
 
 What each figure shows (all from the test set, so nothing is cherry-picked from training data):
 curves.png           -ELBO (train and test), reconstruction and KL per epoch
@@ -24,7 +25,7 @@ from minivae import backend, plots
 from minivae.evaluate import latent_statistics
 from minivae.function import no_grad
 from minivae.rng import CounterRNG
-from minivae.train import read_metrics
+from minivae.runs import read_metrics
 
 SCATTER_POINTS = 5000
 RECONSTRUCTIONS = 30  # test inputs shown with their reconstructions (fewer if fewer exist)
@@ -40,12 +41,10 @@ def decode_mean(model, z):
         return backend.to_numpy(model.decoder.mean(model.decode(z)).data)
 
 
-def codes(model, x):
-    """mu(x) for a VAE, f(x) for an autoencoder: (N, L) NumPy array."""
-    if model.config["kind"] == "vae":
-        return latent_statistics(model, x)[0]
-    with no_grad():
-        return backend.to_numpy(model.encode(x).data)
+def codes(model, x, batch_size=1000):
+    """model.code(x), mu(x) for a VAE and f(x) for an autoencoder: (N, L) NumPy array."""
+    batches = [model.code(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return np.concatenate([backend.to_numpy(b) for b in batches])  # (N, L)
 
 
 def principal_plane(z):
@@ -58,7 +57,7 @@ def principal_plane(z):
     _, singular, vt = np.linalg.svd(centred, full_matrices=False)
     kept = min(2, len(singular))
     plane, explained = np.zeros((len(z), 2)), np.zeros(2)
-    plane[:, :kept] = centred @ vt[:kept].T  # (N, L) -> (N, kept)
+    plane[:, :kept] = centred @ vt[:kept].T  # (N, L) @ (L, kept) -> (N, kept)
     variance = singular**2
     explained[:kept] = variance[:kept] / max(variance.sum(), np.finfo(float).tiny)
     return plane, explained
@@ -67,7 +66,7 @@ def principal_plane(z):
 def write_figures(run, run_dir):
     """Draw every figure that fits the run's model and data into run_dir; returns the paths.
 
-    `run` is a SavedRun: read back with minivae.train.load_run, or the run just trained.
+    `run` is a SavedRun: read back with minivae.runs.load_run, or the run just trained.
     """
     model, test = run.model, run.test_set
     x = run.test_x
@@ -104,7 +103,7 @@ def _model_points(model, n):
 
 def _image_figures(model, x, shape, prior, is_vae, path):
     def images(flat):  # (N, D) -> (N, H, W); a Gaussian decoder's mean may stray outside [0, 1]
-        return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)
+        return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)  # (N, D) -> (N, H, W)
 
     written = [path("reconstructions.png"), path("samples.png")]
     recons = backend.to_numpy(model.reconstruct(x[:RECONSTRUCTIONS]))
@@ -118,10 +117,9 @@ def _image_figures(model, x, shape, prior, is_vae, path):
     pairs = min(INTERPOLATION_PAIRS, len(x) // 2)  # as many as the test examples allow
     if pairs:
         written.append(path("interpolations.png"))
-        z = codes(model, x[: 2 * pairs])
-        t = np.linspace(0, 1, 10)[:, None]
-        strips = [decode_mean(model, (1 - t) * z[2 * i] + t * z[2 * i + 1]) for i in range(pairs)]
-        plots.interpolations(np.stack([images(s) for s in strips]), written[-1])
+        strips = [backend.to_numpy(model.interpolate(x[2 * i], x[2 * i + 1], 10))
+                  for i in range(pairs)]  # fmt: skip
+        plots.interpolations(np.stack([images(s) for s in strips]), written[-1])  # (P, 10, H, W)
     if is_vae:
         written.append(path("traversals.png"))
         _traversals(model, x, images, written[-1])
@@ -129,9 +127,9 @@ def _image_figures(model, x, shape, prior, is_vae, path):
             written.append(path("manifold.png"))
             grid = np.linspace(-3, 3, 15)
             z1, z2 = np.meshgrid(grid, grid)  # row i: z2 = grid[i]; column j: z1 = grid[j]
-            decoded = decode_mean(model, np.stack([z1.ravel(), z2.ravel()], axis=1))
-            plots.manifold(images(decoded).reshape(15, 15, *images(decoded).shape[1:]),
-                           (-3, 3), written[-1])  # fmt: skip
+            decoded = images(decode_mean(model, np.stack([z1.ravel(), z2.ravel()], axis=1)))
+            grid_images = decoded.reshape(15, 15, *shape)  # (225, H, W) -> (15, 15, H, W)
+            plots.manifold(grid_images, (-3, 3), written[-1])
     return written
 
 
@@ -145,7 +143,7 @@ def _traversals(model, x, images, path):
         z[:, d] = TRAVERSAL_VALUES
         rows.append(images(decode_mean(model, z)))
     labels = [f"z{d + 1} (KL {kl_per_dim[d]:.1f})" for d in dims]
-    plots.traversals(np.stack(rows), labels, TRAVERSAL_VALUES, path)
+    plots.traversals(np.stack(rows), labels, TRAVERSAL_VALUES, path)  # (dims, values, H, W)
 
 
 def _latent_figures(model, x, test, path):

@@ -9,27 +9,58 @@ An op is a subclass with two static methods that work on plain arrays (NumPy or 
 on it, `ctx.xp` (the array module of the inputs) and `ctx.needs_input_grad` (one bool per input).
 `Op.apply(...)` turns tensors into arrays, runs forward, wraps the result in tensors and, unless
 inside `no_grad()`, records the node that `Tensor.backward` will later visit.
+
+Plain forms and fast forms. An op's own `forward` and `backward` are the plain form, the math
+as a textbook writes it. Where a backend has a faster way to compute the same thing (a NumPy
+trick, a CUDA kernel), it is a subclass beside the op, listed in the op's `fast_forms` under the
+array module's name, and `apply` runs it instead. Inside `plain_forms()` every op runs its plain
+form, so a learner can step through the textbook math, or time what the fast forms buy.
 """
 
 import contextlib
+import types
 
 from minivae import backend
 from minivae.errors import DTypeError
 from minivae.tensor import Node, Tensor
 
 
-class _GradMode:
-    enabled = True
+class _Modes:
+    """What the two context managers below switch, for the block they enclose."""
+
+    grad = True  # record the graph for backward
+    fast_forms = True  # run an op's fast form where its backend has one
 
 
 @contextlib.contextmanager
-def no_grad():
-    """Inside this block ops build no graph: for evaluation, sampling and optimizer steps."""
-    previous, _GradMode.enabled = _GradMode.enabled, False
+def _switched_off(mode):
+    previous = getattr(_Modes, mode)
+    setattr(_Modes, mode, False)
     try:
         yield
     finally:
-        _GradMode.enabled = previous
+        setattr(_Modes, mode, previous)
+
+
+def no_grad():
+    """Inside this block ops build no graph: for evaluation, sampling and optimizer steps."""
+    return _switched_off("grad")
+
+
+def plain_forms():
+    """Inside this block every op runs its plain (textbook) form, and `VAE.loss` its plain steps.
+
+    The fast forms compute the same numbers, to rounding, from the same noise:
+
+        with minivae.plain_forms():
+            terms = model.loss(x)    # reparameterize + gaussian_kl + the plain likelihood
+    """
+    return _switched_off("fast_forms")
+
+
+def fast_forms_enabled():
+    """False inside `plain_forms()`."""
+    return _Modes.fast_forms
 
 
 class Context:
@@ -47,6 +78,9 @@ class Context:
 class Function:
     """Base class of every op. Subclasses define `forward` and `backward` (static methods)."""
 
+    # array module name ("numpy", "cupy") -> a subclass computing the same, faster (see above)
+    fast_forms = types.MappingProxyType({})
+
     @staticmethod
     def forward(ctx, *arrays, **params):
         raise NotImplementedError
@@ -60,17 +94,26 @@ class Function:
         tensors = as_tensors(cls.__name__, inputs)
         arrays = [t.data for t in tensors]
         needs_grad = tuple([t.requires_grad for t in tensors])
-        record = _GradMode.enabled and True in needs_grad
+        record = _Modes.grad and True in needs_grad
         ctx = Context(backend.get_array_module(*arrays), needs_grad)
-        result = cls.forward(ctx, *arrays, **params)
+        op = cls.form_for(ctx.xp)
+        result = op.forward(ctx, *arrays, **params)
         outputs = result if isinstance(result, tuple) else (result,)
         outputs = [o if backend.is_array(o) else ctx.xp.asarray(o) for o in outputs]  # scalars
         wrapped = [Tensor(out, requires_grad=record) for out in outputs]
         if record:
-            node = Node(cls, ctx, tensors, outputs)
+            node = Node(op, ctx, tensors, outputs)
             for i, out in enumerate(wrapped):
                 out._node, out._output_index = node, i
         return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
+
+    @classmethod
+    def form_for(cls, xp):
+        """The class whose forward and backward run on array module `xp`: the fast form for it,
+        if there is one and we are not inside `plain_forms()`, else this op itself."""
+        if _Modes.fast_forms:
+            return cls.fast_forms.get(xp.__name__, cls)
+        return cls
 
 
 def as_tensors(op, inputs):
@@ -79,12 +122,6 @@ def as_tensors(op, inputs):
     Python numbers take the dtype of the tensors beside them (so `x * 2` keeps x float32);
     arrays become constant tensors; anything else is an error naming the op.
     """
-    if inputs and all([isinstance(v, Tensor) for v in inputs]):  # usual: nothing to convert
-        dtype = inputs[0].data.dtype
-        for t in inputs:
-            if t.data.dtype != dtype:
-                _raise_mixed_dtypes(op, inputs)
-        return inputs
     dtypes = {v.dtype for v in inputs if isinstance(v, Tensor) or backend.is_array(v)}
     if len(dtypes) > 1:
         _raise_mixed_dtypes(op, inputs)

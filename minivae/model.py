@@ -9,6 +9,11 @@ Training maximizes the evidence lower bound on log p(x), per example:
 `loss(x)` returns its negative in two parts, recon = -log p(x|z) at one z ~ q (the
 reparameterized sample) and the closed-form KL, in nats per example; beta weights the KL
 (beta = 1: the ELBO; beta < 1 during warm-up; beta > 1 for a beta-VAE).
+
+Every method that draws noise (loss, sample, log_likelihood) takes `noise=`, a
+`minivae.rng.CounterRNG`, and uses one of its streams per example; the default is the model's
+own `self.noise`. Training, evaluation and the figures each pass their own, so none shifts the
+draws of another.
 """
 
 import dataclasses
@@ -18,12 +23,14 @@ import numpy as np
 
 from minivae import backend, ops
 from minivae.errors import DTypeError, ShapeError
-from minivae.function import no_grad
+from minivae.function import fast_forms_enabled, no_grad
 from minivae.inputs import check_layout, check_values
 from minivae.nn import MLP, Module, Parameter
 from minivae.rng import CounterRNG, counter_normal
+from minivae.tensor import Tensor
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+MODEL_KINDS = ("vae", "autoencoder")
 
 
 class Decoder(Module):
@@ -82,13 +89,28 @@ def as_model_input(model, x):
 class LossTerms:
     """Per-example terms of one loss evaluation, each a Tensor of shape (B,)."""
 
-    objective: object  # recon + beta * kl: what training minimizes
-    recon: object  # -log p(x|z), one sample z ~ q(z|x)
-    kl: object  # KL(q(z|x) || p(z))
+    objective: Tensor  # recon + beta * kl: what training minimizes
+    recon: Tensor  # -log p(x|z), one sample z ~ q(z|x) (the autoencoder: its one code z = f(x))
+    kl: Tensor | None  # KL(q(z|x) || p(z)); None for the autoencoder, which has no KL
 
     @property
     def neg_elbo(self):
-        return self.recon.data + self.kl.data  # (B,) array: the negative ELBO at beta = 1
+        """recon + kl, the negative ELBO at beta = 1, outside the graph; None without a KL."""
+        return None if self.kl is None else self.recon.detach() + self.kl.detach()
+
+
+def architecture(kind, input_dim, hidden, latent_dim, likelihood, activation):
+    """What fixes a model's parameter shapes, as saved in checkpoints and compared on resume."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model {kind!r}: use one of {', '.join(MODEL_KINDS)}")
+    return dict(
+        kind=kind,
+        input_dim=int(input_dim),
+        hidden=[int(h) for h in hidden],
+        latent_dim=int(latent_dim),
+        likelihood=likelihood,
+        activation=activation,
+    )
 
 
 class EncoderDecoder(Module):
@@ -96,6 +118,7 @@ class EncoderDecoder(Module):
 
     The encoder is input_dim -> hidden... -> code_size; the decoder mirrors it from latent_dim.
     `seed` fixes the initial weights; `config` records the architecture for checkpoints.
+    Subclasses define `code(x)`: the one point in latent space that stands for x.
     """
 
     kind = None  # "vae" or "autoencoder"
@@ -103,13 +126,8 @@ class EncoderDecoder(Module):
     def __init__(
         self, input_dim, hidden, latent_dim, likelihood, activation, dtype, seed, xp, code_size
     ):
-        self.config = dict(
-            kind=self.kind,
-            input_dim=int(input_dim),
-            hidden=[int(h) for h in hidden],
-            latent_dim=int(latent_dim),
-            likelihood=likelihood,
-            activation=activation,
+        self.config = architecture(
+            self.kind, input_dim, hidden, latent_dim, likelihood, activation
         )
         self.dtype, self.xp = np.dtype(dtype), xp
         rng = np.random.default_rng(seed)
@@ -125,12 +143,26 @@ class EncoderDecoder(Module):
         """z (B, L) -> decoder output (logits or means) (B, D)."""
         return self.decoder(z)
 
+    def reconstruct(self, x):
+        """E[x|z] at z = code(x): (B, D) array."""
+        with no_grad():
+            return self.decoder.mean(self.decode(self.code(x))).data
+
+    def interpolate(self, x1, x2, steps):
+        """Decode `steps` points on the line from code(x1) to code(x2): (steps, D) array."""
+        with no_grad():
+            ends = self.code(self.xp.stack([self.xp.asarray(x1), self.xp.asarray(x2)]))  # (2, L)
+            t = self.xp.linspace(0, 1, steps, dtype=self.dtype)[:, None]  # (S, 1)
+            z = (1 - t) * ends[0] + t * ends[1]  # (S, L)
+            return self.decoder.mean(self.decode(z)).data
+
 
 class VAE(EncoderDecoder):
     """VAE(input_dim, hidden=(400,), latent_dim=20, likelihood="bernoulli").
 
     The encoder's output, 2 * latent_dim numbers per example, is split into mu and logvar.
-    `seed` fixes the initial weights and the noise.
+    `seed` fixes the initial weights and the model's own noise, `self.noise`: the default of the
+    `noise=` argument that every method drawing noise takes (training passes its own).
     """
 
     kind = "vae"
@@ -143,71 +175,85 @@ class VAE(EncoderDecoder):
 
     def encode(self, x):
         """x (B, D) -> mu (B, L), logvar (B, L)."""
-        mu, logvar = ops.split(self.encoder(self._array(x)), 2, axis=1)
+        mu, logvar = ops.split(self.encoder(self._array(x)), 2, axis=1)  # (B, 2L) -> 2 x (B, L)
         return mu, logvar
 
-    def loss(self, x, beta=1.0, noise=None):
-        """The negative ELBO of each example in parts (see LossTerms).
+    def code(self, x):
+        """mu(x), the mean of q(z|x): (B, L) array."""
+        with no_grad():
+            return self.encode(x)[0].data
 
-        One z per example, drawn from the next stream of `noise` (default: the model's own
-        CounterRNG; evaluation passes a separate one so it does not shift training's draws).
+    def loss(self, x, beta=1.0, noise=None):
+        """The negative ELBO of each example in parts (see LossTerms): one z per example.
+
+            z = mu + sigma * eps,  eps ~ N(0, I)          (reparameterize)
+            recon = -log p(x|z)                           (the decoder's likelihood)
+            kl = KL(q(z|x) || p(z)) in closed form        (gaussian_kl)
+
+        Row n of eps is the next stream of `noise` (default: the model's own CounterRNG).
         """
-        noise = noise or self.noise
+        noise = self.noise if noise is None else noise
         x = self._array(x)
-        mu, logvar = self.encode(x)
-        z, kl = ops.sample_kl(mu, logvar, noise.seed, noise.next_stream())
-        recon = self.decoder.nll(self.decode(z), x)
+        mu, logvar = self.encode(x)  # q(z|x) = N(mu, diag(sigma^2)), (B, L) each
+        z, kl = self.sample_and_kl(mu, logvar, noise)
+        recon = self.decoder.nll(self.decode(z), x)  # (B,)
         return LossTerms(objective=recon + beta * kl, recon=recon, kl=kl)
 
-    def sample(self, n):
-        """n draws of E[x|z] with z ~ N(0, I): (n, D) array."""
-        z = self.noise.normal(self.xp, (n, self.config["latent_dim"]), self.dtype)
+    @staticmethod
+    def sample_and_kl(mu, logvar, noise):
+        """z ~ q(z|x) by the reparameterization trick, and KL(q(z|x) || p(z)) in closed form.
+
+        The plain form is the three lines at the end. Its fast form, the fused `ops.sample_kl`,
+        draws the same eps from the same streams and computes the same z and KL in one op (one
+        CUDA kernel on the GPU); `minivae.plain_forms()` switches it off.
+        """
+        if fast_forms_enabled():
+            return ops.sample_kl(mu, logvar, noise.seed, noise.next_streams(len(mu)))
+        eps = noise.normal(mu.xp, mu.shape, mu.dtype)  # eps ~ N(0, I), (B, L)
+        z = ops.reparameterize(mu, logvar, eps)  # z = mu + sigma * eps
+        kl = ops.gaussian_kl(mu, logvar)  # 1/2 sum_j (mu^2 + sigma^2 - 1 - logvar), (B,)
+        return z, kl
+
+    def sample(self, n, noise=None):
+        """n draws of E[x|z] with z ~ N(0, I): (n, D) array; row i of z from the next stream."""
+        noise = self.noise if noise is None else noise
+        z = noise.normal(self.xp, (n, self.config["latent_dim"]), self.dtype)  # (n, L)
         with no_grad():
             return self.decoder.mean(self.decode(z)).data
 
-    def reconstruct(self, x):
-        """E[x|z] at z = mu(x), the most likely code: (B, D) array."""
-        with no_grad():
-            mu, _ = self.encode(x)
-            return self.decoder.mean(self.decode(mu)).data
-
-    def interpolate(self, x1, x2, steps):
-        """Decode `steps` points on the line from mu(x1) to mu(x2): (steps, D) array."""
-        with no_grad():
-            mu, _ = self.encode(self.xp.stack([self.xp.asarray(x1), self.xp.asarray(x2)]))
-            t = self.xp.linspace(0, 1, steps, dtype=self.dtype)[:, None]  # (S, 1)
-            z = (1 - t) * mu.data[0] + t * mu.data[1]  # (S, L)
-            return self.decoder.mean(self.decode(z)).data
-
-    def log_likelihood(self, x, k, chunk=None):
+    def log_likelihood(self, x, k, noise=None, chunk=None):
         """The importance-weighted estimate of log p(x) (the IWAE bound), per example: (B,).
 
-            log p(x) >= log (1/k) sum_{i=1..k} w_i,   w_i = p(x|z_i) p(z) / q(z_i|x),  z_i ~ q
+            log p(x) >= log (1/k) sum_{i=1..k} w_i,   w_i = p(x|z_i) p(z_i) / q(z_i|x),  z_i ~ q
 
-        k = 1 is the ELBO; the bound tightens as k grows. The k samples are processed `chunk`
-        at a time with a running log-sum-exp, so k = 5000 fits in memory.
+        The bound tightens as k grows. k = 1 is a one-sample estimate of the ELBO, with the KL
+        estimated from that sample (log q(z|x) - log p(z)), not the closed form `loss` uses.
+        Example n draws from its own stream of `noise` (sample i: elements i L to (i + 1) L - 1),
+        so the estimate does not depend on the batch size, nor on `chunk`, how many samples are
+        decoded at a time (by default as many as keep about 2^20 numbers in memory).
         """
+        noise = self.noise if noise is None else noise
         xp, latent = self.xp, self.config["latent_dim"]
         x = self._array(x)
         batch = len(x)
         chunk = chunk or max(1, min(k, 2**20 // (batch * x.shape[1])))
-        seed, stream = self.noise.seed, self.noise.next_stream()
-        running = xp.full(batch, -np.inf)  # log sum_i w_i so far, float64
+        seed, stream = noise.seed, noise.next_streams(batch)  # one stream per example
         with no_grad():
-            mu, logvar = self.encode(x)
-            sigma = xp.exp(0.5 * logvar.data)
+            mu, logvar = (t.data for t in self.encode(x))  # (B, L) each
+            sigma = xp.exp(0.5 * logvar)
+            chunk_sums = []  # log sum_i w_i over each chunk's samples, (B,) each
             for start in range(0, k, chunk):
                 c = min(chunk, k - start)
-                # the offset makes the draws the same whatever the chunk size
-                offset = start * batch * latent
-                eps = counter_normal(xp, (c, batch, latent), seed, stream, self.dtype, offset)
-                z = mu.data + sigma * eps  # (c, B, L)
-                output = self.decode(z.reshape(c * batch, latent))  # (c*B, D)
-                x_rep = xp.broadcast_to(x, (c, *x.shape)).reshape(c * batch, -1)
+                eps = counter_normal(xp, (batch, c * latent), seed, stream, self.dtype,
+                                     offset=start * latent)  # fmt: skip
+                eps = eps.reshape(batch, c, latent).transpose(1, 0, 2)  # (B, cL) -> (c, B, L)
+                z = mu + sigma * eps  # (c, B, L)
+                output = self.decode(z.reshape(c * batch, latent))  # (cB, D)
+                x_rep = xp.broadcast_to(x, (c, *x.shape)).reshape(c * batch, -1)  # (cB, D)
                 log_px_z = -self.decoder.nll(output, x_rep).data.reshape(c, batch)
-                log_pz = -0.5 * (z * z).sum(axis=2)
-                log_qz = -0.5 * (eps * eps + logvar.data).sum(axis=2)
-                log_w = (log_px_z + log_pz - log_qz).astype(np.float64)  # (c, B); 2pi cancels
-                top = xp.maximum(running, log_w.max(axis=0))
-                running = top + xp.log(xp.exp(running - top) + xp.exp(log_w - top).sum(axis=0))
-        return running - math.log(k)
+                log_pz = -0.5 * (z * z).sum(axis=2)  # log N(z; 0, I), 2 pi left out
+                log_qz = -0.5 * (eps * eps + logvar).sum(axis=2)  # log N(z; mu, sigma^2), same
+                log_w = (log_px_z + log_pz - log_qz).astype(np.float64)  # (c, B)
+                chunk_sums.append(ops.logsumexp(Tensor(log_w), axis=0).data)
+            log_sum = ops.logsumexp(Tensor(xp.stack(chunk_sums)), axis=0).data  # (B,)
+        return log_sum - math.log(k)

@@ -62,44 +62,40 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015): a step along bias-corrected running moments of g and g^2.
 
-    The paper keeps weighted averages m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2 and
-    steps theta <- theta - lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t),
-    v_hat = v / (1 - b2^t). This class keeps the weighted sums instead,
+        m <- b1 m + (1 - b1) g                  v <- b2 v + (1 - b2) g^2
+        m_hat = m / (1 - b1^t)                  v_hat = v / (1 - b2^t)
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
-        G <- b1 G + g,    S <- b2 S + g^2,    so that m = (1 - b1) G,  v = (1 - b2) S,
-
-    which saves a pass over each array per step (the sums need no scaling of g), and folds every
-    constant of the step into two scalars, with k = sqrt((1 - b2) / (1 - b2^t)):
-
-        theta <- theta - c1 G / (sqrt(S) + c2),   c1 = lr (1 - b1) / ((1 - b1^t) k),  c2 = eps / k
+    Every line of `update` writes into an existing array (m, v, the parameter, or one scratch
+    buffer per parameter), so a step allocates nothing of the parameters' size.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.b1, self.b2 = betas
         self.eps = eps
-        self.grad_sum = [p.xp.zeros_like(p.data) for p in self.params]  # G
-        self.square_sum = [p.xp.zeros_like(p.data) for p in self.params]  # S
-        self.scratch = [p.xp.empty_like(p.data) for p in self.params]  # reused every step
+        self.m = [p.xp.zeros_like(p.data) for p in self.params]  # first moment, mean of g
+        self.v = [p.xp.zeros_like(p.data) for p in self.params]  # second moment, mean of g^2
+        self.scratch = [p.xp.empty_like(p.data) for p in self.params]
 
     def buffers(self):
-        return {"grad_sum": self.grad_sum, "square_sum": self.square_sum}
+        return {"m": self.m, "v": self.v}
 
     def update(self, i, p):
-        xp, g, tmp = p.xp, p.grad, self.scratch[i]
-        G, S = self.grad_sum[i], self.square_sum[i]  # noqa: N806 - the symbols above
-        k = math.sqrt((1 - self.b2) / (1 - self.b2**self.t))
-        c1 = self.lr * (1 - self.b1) / ((1 - self.b1**self.t) * k)
-        # every line writes into an existing array: no temporaries of the parameter's size
-        G *= self.b1
-        G += g
-        S *= self.b2
+        xp, g, m, v, tmp = p.xp, p.grad, self.m[i], self.v[i], self.scratch[i]
+        b1, b2, t = self.b1, self.b2, self.t
+        m *= b1
+        xp.multiply(g, 1 - b1, out=tmp)
+        m += tmp  # m = b1 m + (1 - b1) g
+        v *= b2
         xp.multiply(g, g, out=tmp)
-        S += tmp
-        xp.sqrt(S, out=tmp)
-        tmp += self.eps / k
-        xp.divide(G, tmp, out=tmp)
-        tmp *= c1
+        tmp *= 1 - b2
+        v += tmp  # v = b2 v + (1 - b2) g^2
+        xp.divide(v, 1 - b2**t, out=tmp)  # v_hat
+        xp.sqrt(tmp, out=tmp)
+        tmp += self.eps  # sqrt(v_hat) + eps
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self.lr / (1 - b1**t)  # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
         p.data -= tmp
 
 

@@ -5,18 +5,35 @@ the order things ran in. A counter-based generator is a pure function instead:
 
     bits = philox(counter, key)
 
-Noise element i of draw number `stream` under `seed` is a function of (seed, stream, i) alone,
-so any thread on any device can compute it without talking to the others, and a run resumed from
-a checkpoint, or moved to the GPU, draws exactly the same noise. The CUDA kernels compute the
-same function; this module is their reference.
+Noise element i of stream s under `seed` is a function of (seed, s, i) alone, so any thread on
+any device can compute it without talking to the others, and a run resumed from a checkpoint, or
+moved to the GPU, draws exactly the same noise. The CUDA kernels (`kernels/`) compute the same
+function; this module is their reference.
 
-Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a 4-word
-counter and a 2-word key go through 10 rounds of
+The counter layout. A draw of shape (R, N) gives each row its own stream: row r is stream
+`stream + r`, and its element j is element `offset + j` of that stream. Element i of a stream is
+lane i % 4 of block i // 4, and the block's 128-bit counter and 64-bit key are
+
+    counter = (block_lo, block_hi, stream_lo, stream_hi),   key = (seed_lo, seed_hi)
+
+(lo and hi: the low and high 32 bits). So example n of an evaluation draws the same noise in a
+batch of 1 or of 1000, and sample k of an importance-weighted estimate the same in any chunk.
+
+Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): the
+counter (c0, c1, c2, c3) and key (k0, k1) go through 10 rounds of
 
     (c0, c1, c2, c3) <- (hi(M1 c2) ^ c1 ^ k0,  lo(M1 c2),  hi(M0 c0) ^ c3 ^ k1,  lo(M0 c0))
 
-with the key bumped by the Weyl constants (W0, W1) between rounds. Normal draws come from two
-uniform words by the Box-Muller transform.
+with the key bumped by the Weyl constants (W0, W1) between rounds. The four output words make
+two Box-Muller pairs, (w0, w1) for lanes 0 and 1 and (w2, w3) for lanes 2 and 3, in float64:
+
+    u1 = (w_even + 1) / 2^32        in (0, 1], so log u1 is finite
+    u2 = w_odd / 2^32               in [0, 1)
+    radius = sqrt(-2 log u1)
+    angle = 2 pi u2
+    n_even = radius cos(angle),  n_odd = radius sin(angle)
+
+and the normals are cast to the dtype asked for at the end.
 """
 
 import math
@@ -26,6 +43,7 @@ from minivae import backend
 M0, M1 = 0xD2511F53, 0xCD9E8D57  # round multipliers
 W0, W1 = 0x9E3779B9, 0xBB67AE85  # key schedule (golden ratio, sqrt(3) - 1)
 MASK32 = 0xFFFFFFFF
+TWO_POW_32 = 2.0**32
 
 
 def philox4x32(counter, key, rounds=10):
@@ -52,49 +70,58 @@ def philox4x32(counter, key, rounds=10):
     return c0, c1, c2, c3  # from round 2 on, every word mixes in the arrays: all full-size
 
 
-def counter_normal(xp, shape, seed, stream, dtype, offset=0):
-    """Standard normal draws for the elements of `shape`, a function of (seed, stream, index).
-
-    Element i (flat, row-major, counted from `offset`) is lane i % 4 of block i // 4; the
-    block's counter is (block_lo, block_hi, stream_lo, stream_hi) and the key is
-    (seed_lo, seed_hi). Drawing a big array in pieces with matching offsets gives the same
-    numbers as drawing it whole. Lanes (0, 1) and (2, 3) form Box-Muller pairs, computed in
-    float64 and then cast to `dtype`:
-        u1 = (w0 + 1) / 2^32 in (0, 1],  u2 = w1 / 2^32 in [0, 1)
-        n0 = sqrt(-2 log u1) cos(2 pi u2),  n1 = sqrt(-2 log u1) sin(2 pi u2)
-    """
-    size = math.prod(shape)
-    first_block, last_block = offset // 4, (offset + size + 3) // 4
-    blocks = xp.arange(first_block, last_block, dtype=xp.uint64)
-    counter = (blocks & MASK32, blocks >> 32, stream & MASK32, (stream >> 32) & MASK32)
-    w0, w1, w2, w3 = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))
-    u1 = (xp.stack([w0, w2]) + 1.0) / 2.0**32  # (2, blocks): lanes 0 and 2, in (0, 1]
-    angle = (2.0 * math.pi / 2.0**32) * xp.stack([w1, w3])  # lanes 1 and 3
+def box_muller(xp, w_even, w_odd):
+    """Two arrays of 32-bit words -> two arrays of independent N(0, 1) draws, in float64."""
+    u1 = (w_even + 1.0) / TWO_POW_32
+    u2 = w_odd / TWO_POW_32
     radius = xp.sqrt(-2.0 * xp.log(u1))
-    normals = xp.empty((len(blocks), 4), dtype=xp.float64)  # block-major, lanes in order
-    normals[:, 0::2] = (radius * xp.cos(angle)).T
-    normals[:, 1::2] = (radius * xp.sin(angle)).T
+    angle = 2.0 * math.pi * u2
+    return radius * xp.cos(angle), radius * xp.sin(angle)
+
+
+def counter_normal(xp, shape, seed, stream, dtype, offset=0):
+    """Normal draws of `shape`: element (r, j) is a function of (seed, stream + r, offset + j).
+
+    The last axis runs along a stream; every leading index (flattened, row-major) is a row with
+    a stream of its own, so a 1-D shape is one stream. See the module docstring for the layout.
+    """
+    *leading, length = shape
+    rows = math.prod(leading)
+    first_block, end_block = offset // 4, (offset + length + 3) // 4
+    blocks = xp.arange(first_block, end_block, dtype=xp.uint64)  # (K,)
+    streams = xp.arange(stream, stream + rows, dtype=xp.uint64)[:, None]  # (R, 1)
+    counter = (blocks & MASK32, blocks >> 32, streams & MASK32, streams >> 32)
+    w0, w1, w2, w3 = philox4x32(counter, (seed & MASK32, (seed >> 32) & MASK32))  # (R, K) each
+    lanes_02, lanes_13 = box_muller(xp, xp.stack([w0, w2]), xp.stack([w1, w3]))  # (2, R, K)
+    normals = xp.stack([lanes_02[0], lanes_13[0], lanes_02[1], lanes_13[1]], axis=-1)  # (R, K, 4)
     start = offset - 4 * first_block
-    return normals.reshape(-1)[start : start + size].reshape(shape).astype(dtype)
+    wanted = normals.reshape(rows, -1)[:, start : start + length]  # (R, 4K) -> (R, N)
+    return wanted.reshape(shape).astype(dtype)
 
 
 class CounterRNG:
     """A seeded source of normal noise whose whole state is two integers: (seed, stream).
 
-    Each call to `normal` uses the next stream, so saving (seed, stream) in a checkpoint and
-    restoring it reproduces every later draw exactly.
+    Every row drawn takes the next stream (see `counter_normal`), so saving (seed, stream) in a
+    checkpoint and restoring it reproduces every later draw exactly.
     """
 
     def __init__(self, seed, stream=0):
         self.seed, self.stream = int(seed), int(stream)
 
-    def next_stream(self):
-        """The stream number to use now; the next call gets the one after."""
-        self.stream += 1
-        return self.stream - 1
+    def __repr__(self):
+        return f"CounterRNG(seed={self.seed}, stream={self.stream})"
+
+    def next_streams(self, count):
+        """The first of `count` consecutive streams to use now; the next call gets those after."""
+        first = self.stream
+        self.stream += count
+        return first
 
     def normal(self, xp, shape, dtype):
-        return counter_normal(xp, shape, self.seed, self.next_stream(), dtype)
+        """N(0, 1) draws of `shape`, one new stream per row (per leading index)."""
+        rows = math.prod(shape[:-1])
+        return counter_normal(xp, shape, self.seed, self.next_streams(rows), dtype)
 
     def state_dict(self):
         return {"seed": self.seed, "stream": self.stream}

@@ -13,11 +13,10 @@ import dataclasses
 import math
 import numbers
 
-from minivae.autoencoder import Autoencoder
 from minivae.backend import DEVICES
 from minivae.data import DATASET_NAMES
 from minivae.data.batches import BINARIZATIONS
-from minivae.model import LIKELIHOODS, VAE
+from minivae.model import LIKELIHOODS, MODEL_KINDS
 from minivae.nn import ACTIVATIONS
 
 MAX_WIDTH = 65_536  # units in one layer: a 784 x 65,536 layer alone holds 51 million weights
@@ -117,7 +116,7 @@ WIDTH = Number(integer=True, low=1, high=MAX_WIDTH)
 
 LIMITS = {
     "dataset": Names(DATASET_NAMES),
-    "model": Names((VAE.kind, Autoencoder.kind)),
+    "model": Names(MODEL_KINDS),
     "epochs": COUNT,
     "batch_size": COUNT,
     "lr": Number(integer=False, low=0, low_open=True),

@@ -226,12 +226,12 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == tuple(shape):
         return grad
-    extra = grad.ndim - len(shape)
+    extra = grad.ndim - len(shape)  # e.g. grad (B, L), shape (L,): one leading axis added
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
     )
-    summed = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return summed.reshape(shape)
+    summed = grad.sum(axis=axes, keepdims=True) if axes else grad  # (B, L) -> (1, L)
+    return summed.reshape(shape)  # (1, L) -> (L,)
 
 
 def _accumulate(tensor, grad):

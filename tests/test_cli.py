@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
+from minivae.catalog import CASES, MODEL_CASES, MODES, forms
 from minivae.cli import main
+from minivae.ops.vae import GaussianKL
 
 TINY = ["--dataset", "sprites", "--limit", "400", "--epochs", "2", "--hidden", "32",
         "--latent-dim", "2", "--quiet"]  # fmt: skip
@@ -61,16 +63,29 @@ def test_errors_are_one_clear_line_with_exit_status_2(tmp_path, capsys):
     assert "no checkpoint at" in capsys.readouterr().err
 
 
-def test_gradcheck_command_prints_every_op_passing():
+def test_gradcheck_command_prints_every_op_in_every_form_passing():
     done = subprocess.run(
         [sys.executable, "-m", "minivae", "gradcheck", "--draws", "1"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert "sample_kl" in done.stdout and "vae_loss (bernoulli)" in done.stdout
-    assert all(line.rstrip().endswith("pass") for line in lines[1:-1])
-    assert lines[-1].startswith("33 of 33 passed")
+    expected = [(c.name, f.label) for c in CASES for f in forms(c.function)]
+    expected += [(c.name, mode) for c in MODEL_CASES for mode in MODES]
+    table = lines[1:-1]
+    assert [(line[:22].strip(), line[23:29].strip()) for line in table] == expected
+    assert all(line.rstrip().endswith("pass") for line in table)
+    assert lines[-1].startswith(f"{len(expected)} of {len(expected)} passed")
+
+
+def test_gradcheck_command_fails_on_a_wrong_backward(monkeypatch, capsys):
+    correct = GaussianKL.backward
+    monkeypatch.setattr(GaussianKL, "backward", staticmethod(lambda ctx, g: tuple(
+        2 * grad for grad in correct(ctx, g))))  # fmt: skip
+    assert main(["gradcheck", "--draws", "1"]) == 1
+    table = capsys.readouterr().out.splitlines()
+    failed = [line.split()[0] for line in table if line.rstrip().endswith("FAIL")]
+    assert failed == ["gaussian_kl", "vae_loss", "vae_loss"]  # the op, and the plain losses
 
 
 @pytest.mark.parametrize(
@@ -98,4 +113,4 @@ def test_asking_for_the_gpu_without_cupy_is_a_clear_error(tmp_path, capsys):
     if backend.cupy is not None:
         pytest.skip("CuPy is installed here")
     assert main(["train", *TINY, "--device", "gpu", "--out", str(tmp_path / "g")]) == 2
-    assert 'needs CuPy and a GPU: pip install "minivae[gpu]"' in capsys.readouterr().err
+    assert 'needs CuPy and a GPU: pip install "minivae[gpu-cuda13]"' in capsys.readouterr().err

@@ -32,7 +32,7 @@ def test_vae_shapes_and_terms():
     np.testing.assert_allclose(
         terms.objective.data, terms.recon.data + 0.5 * terms.kl.data, rtol=1e-6
     )
-    np.testing.assert_allclose(terms.neg_elbo, terms.recon.data + terms.kl.data)
+    np.testing.assert_allclose(terms.neg_elbo.data, terms.recon.data + terms.kl.data)
     assert model.sample(4).shape == (4, 12) and model.reconstruct(x).shape == (5, 12)
     path = model.interpolate(x[0], x[1], 7)
     assert path.shape == (7, 12)
@@ -42,8 +42,10 @@ def test_vae_shapes_and_terms():
 
 def test_iwae_bound_is_above_the_elbo_and_grows_with_k():
     model = VAE(10, hidden=(8,), latent_dim=2, seed=3, dtype=np.float64)
-    x = (rng.uniform(size=(50, 10)) > 0.5).astype(np.float64)
-    elbo = -model.loss(x).neg_elbo.mean()
+    # the bound grows with k in expectation: 20 examples 100 times over keep the noise below
+    # the gaps (about 0.1 from k = 1 to 10, 0.001 from 100 to 1000)
+    x = np.tile((rng.uniform(size=(20, 10)) > 0.5).astype(np.float64), (100, 1))
+    elbo = -model.loss(x).neg_elbo.data.mean()
     estimates = [model.log_likelihood(x, k).mean() for k in (1, 10, 100, 1000)]
     assert estimates[0] == pytest.approx(elbo, abs=1.0)  # k = 1 is a one-sample ELBO
     assert estimates[-1] > elbo
@@ -54,7 +56,7 @@ def test_iwae_does_not_depend_on_the_chunk_size():
     model = VAE(10, hidden=(8,), latent_dim=2, seed=3, dtype=np.float64)
     x = rng.uniform(size=(6, 10))
     whole = model.log_likelihood(x, 64, chunk=64)
-    model.noise.stream -= 1  # the same stream again
+    model.noise.stream -= len(x)  # the same streams again
     pieces = model.log_likelihood(x, 64, chunk=5)
     np.testing.assert_allclose(whole, pieces)
 
@@ -64,7 +66,7 @@ def test_autoencoder_has_no_kl_and_one_code_per_input():
     x = rng.uniform(size=(5, 12)).astype(np.float32)
     assert model.encode(x).shape == (5, 3)
     terms = model.loss(x)
-    assert terms.kl is None and terms.neg_elbo.shape == (5,)
+    assert terms.kl is None and terms.neg_elbo is None and terms.recon.shape == (5,)
     np.testing.assert_array_equal(model.loss(x).recon.data, terms.recon.data)  # deterministic
 
 

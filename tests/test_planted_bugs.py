@@ -1,13 +1,14 @@
 """The gradient checker catches wrong backward passes: it is tested by planting them.
 
-Each mutation below is applied to the backward pass of every op in the catalog. Whenever the
-mutated gradient really differs from the true one, gradcheck must report a failure.
+Each mutation below is applied to the backward pass of every op in the catalog, in each form the
+op has (plain, and fast where it has one). Whenever the mutated gradient really differs from the
+true one, gradcheck must report a failure.
 """
 
 import numpy as np
 import pytest
 
-from minivae.catalog import CASES, RandomPicker
+from minivae.catalog import CASES, RandomPicker, forms, running
 from minivae.gradcheck import gradcheck
 
 
@@ -51,14 +52,19 @@ def plant(monkeypatch, function, mutate):
     return changed
 
 
+CASE_FORMS = [(case, form) for case in CASES for form in forms(case.function)]
+
+
 @pytest.mark.parametrize("mutate", MUTATIONS, ids=lambda m: m.__name__)
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_planted_wrong_backward_is_caught(case, mutate, monkeypatch):
+@pytest.mark.parametrize(
+    "case, form", CASE_FORMS, ids=[f"{c.name}-{f.label}" for c, f in CASE_FORMS]
+)
+def test_planted_wrong_backward_is_caught(case, form, mutate, monkeypatch):
     caught = 0
     for seed in range(6):
         inputs = case.draw(RandomPicker(seed))
-        with monkeypatch.context() as patch:
-            changed = plant(patch, case.functions[0], mutate)
+        with monkeypatch.context() as patch, running(form.label):
+            changed = plant(patch, form.function, mutate)
             report = gradcheck(case.call, inputs, name=case.name)
         if any(changed):
             assert not report.passed, f"{mutate.__name__} in {case.name} went unnoticed: {report}"

@@ -35,15 +35,15 @@ def gray(pixels):
     return pixels[..., :3].mean(axis=2)
 
 
-def metrics_rows(epochs, beta=False):
+def metrics_rows(epochs, beta=False, autoencoder=False):
     rows = []
     for e in range(1, epochs + 1):
         row = dict(
             epoch=e,
             train_loss=100 + 50 / e,
-            test_neg_elbo=102 + 50 / e,
+            test_neg_elbo=None if autoencoder else 102 + 50 / e,
             test_recon=90 + 50 / e,
-            test_kl=12.0 - 5 / e,
+            test_kl=None if autoencoder else 12.0 - 5 / e,
         )
         if beta:
             row["beta"] = min(1.0, e / 3)
@@ -91,6 +91,9 @@ FIGURES.update(
         "curves": (lambda p: plots.curves(metrics_rows(12), p), (0.2, 0.45)),
         "curves_beta": (lambda p: plots.curves(metrics_rows(40, beta=True), p), (0.2, 0.45)),
         "curves_one_epoch": (lambda p: plots.curves(metrics_rows(1), p), (0.2, 0.45)),
+        "curves_autoencoder": (
+            lambda p: plots.curves(metrics_rows(8, autoencoder=True), p), (0.6, 0.8)
+        ),
         "points2d": (
             lambda p: plots.points2d(rng.normal(size=(300, 2)), rng.normal(size=(200, 2)), p),
             (0.4, 0.65),

@@ -1,5 +1,7 @@
 """The counter-based generator: Philox4x32-10 known answers, normal statistics, reproducibility."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -30,14 +32,44 @@ def test_normals_have_zero_mean_unit_variance_and_no_correlation():
     assert abs((np.abs(z) < 1.96).mean() - 0.95) < 0.003
 
 
-def test_draws_depend_only_on_seed_stream_and_index():
+def test_each_row_is_its_own_stream_and_columns_run_along_it():
     a = counter_normal(np, (3, 5), seed=7, stream=2, dtype=np.float64)
-    b = counter_normal(np, (15,), seed=7, stream=2, dtype=np.float64)
-    np.testing.assert_array_equal(a.reshape(-1), b)  # same elements whatever the shape
-    assert not np.allclose(a, counter_normal(np, (3, 5), seed=7, stream=3, dtype=np.float64))
+    for r in range(3):  # row r is stream 2 + r, whatever else is drawn with it
+        np.testing.assert_array_equal(a[r], counter_normal(np, (5,), 7, 2 + r, np.float64))
+    np.testing.assert_array_equal(a[1:], counter_normal(np, (2, 5), 7, 3, np.float64))
     assert not np.allclose(a, counter_normal(np, (3, 5), seed=8, stream=2, dtype=np.float64))
     f32 = counter_normal(np, (3, 5), seed=7, stream=2, dtype=np.float32)
-    assert f32.dtype == np.float32 and np.allclose(f32, a, atol=1e-6)
+    assert f32.dtype == np.float32
+    np.testing.assert_array_equal(f32, a.astype(np.float32))  # float64 math, then one rounding
+
+
+def test_leading_axes_are_flattened_into_rows():
+    a = counter_normal(np, (2, 3, 4), seed=1, stream=5, dtype=np.float64)
+    np.testing.assert_array_equal(a.reshape(6, 4), counter_normal(np, (6, 4), 1, 5, np.float64))
+
+
+def test_lanes_follow_the_documented_counter_layout():
+    """Element i of stream s is lane i % 4 of Philox block i // 4, Box-Muller on pairs of words."""
+    seed, stream, block = (1 << 33) + 9, (1 << 40) + 3, (1 << 32) + 2  # hi words in use
+    counter = (block & 0xFFFFFFFF, block >> 32, stream & 0xFFFFFFFF, stream >> 32)
+    w = [int(v[0]) for v in philox4x32(tuple(np.array([c], np.uint64) for c in counter),
+                                    (seed & 0xFFFFFFFF, seed >> 32))]  # fmt: skip
+    expected = []
+    for even, odd in ((w[0], w[1]), (w[2], w[3])):
+        radius = math.sqrt(-2 * math.log((even + 1) / 2**32))
+        expected += [radius * math.cos(2 * math.pi * odd / 2**32),
+                     radius * math.sin(2 * math.pi * odd / 2**32)]  # fmt: skip
+    drawn = counter_normal(np, (4,), seed, stream, np.float64, offset=4 * block)
+    np.testing.assert_allclose(drawn, expected, rtol=1e-15, atol=1e-15)
+
+
+def test_counter_rng_takes_one_stream_per_row():
+    rng = CounterRNG(seed=3)
+    rng.normal(np, (4, 2), np.float64)
+    assert rng.stream == 4
+    rng.normal(np, (6,), np.float64)
+    assert rng.stream == 5
+    assert rng.next_streams(10) == 5 and rng.stream == 15
 
 
 def test_counter_rng_state_round_trip_reproduces_later_draws():
@@ -51,9 +83,9 @@ def test_counter_rng_state_round_trip_reproduces_later_draws():
 
 
 def test_drawing_in_pieces_with_offsets_equals_drawing_whole():
-    whole = counter_normal(np, (23,), seed=5, stream=1, dtype=np.float64)
+    whole = counter_normal(np, (2, 23), seed=5, stream=1, dtype=np.float64)
     pieces = [
-        counter_normal(np, (n,), seed=5, stream=1, dtype=np.float64, offset=start)
+        counter_normal(np, (2, n), seed=5, stream=1, dtype=np.float64, offset=start)
         for start, n in ((0, 3), (3, 6), (9, 14))
     ]
-    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)

@@ -100,7 +100,7 @@ def test_train_config_refuses_the_same_values_naming_the_field(field, value):
 def test_an_unknown_model_name_no_longer_trains_an_autoencoder():
     with pytest.raises(ConfigError, match="model must be one of vae, autoencoder, got 'VAE'"):
         TrainConfig(model="VAE")
-    assert TrainConfig(model="autoencoder").model_config(4)["kind"] == "autoencoder"
+    assert TrainConfig(model="autoencoder").architecture(4)["kind"] == "autoencoder"
 
 
 def test_optional_fields_may_stay_unset():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from minivae import Tensor, gradcheck, ops
+from minivae.catalog import forms, running
 from minivae.ops import likelihoods, vae
 from minivae.rng import CounterRNG, counter_normal
 
@@ -19,8 +20,8 @@ def test_reparameterize_moves_and_scales_the_noise():
 
 def test_reparameterize_draws_its_noise_from_a_seeded_generator():
     mu, logvar = Tensor(np.zeros((2, 3))), Tensor(np.zeros((2, 3)))
-    first = ops.reparameterize(mu, logvar, rng=CounterRNG(5)).data
-    np.testing.assert_array_equal(first, ops.reparameterize(mu, logvar, rng=CounterRNG(5)).data)
+    first = ops.reparameterize(mu, logvar, noise=CounterRNG(5)).data
+    np.testing.assert_array_equal(first, ops.reparameterize(mu, logvar, noise=CounterRNG(5)).data)
     np.testing.assert_array_equal(first, counter_normal(np, (2, 3), 5, 0, np.float64))
     with pytest.raises(ValueError, match="pass the noise eps"):
         ops.reparameterize(mu, logvar)
@@ -102,7 +103,7 @@ def kl_sign_flipped(ctx, g):
 
 def bce_on_probabilities(ctx, g):
     """Treating the logits as probabilities: d/dl = l - x, the sigmoid forgotten."""
-    logits, x, _ = ctx.saved
+    logits, x = ctx.saved[:2]  # the plain form saves (l, x), the fast form (l, x, t)
     return g[:, None] * (logits - x), -g[:, None] * logits
 
 
@@ -112,23 +113,26 @@ def reparameterize_missing_half(ctx, g):
     return g, g * eps * sigma, g * sigma
 
 
-PLANTED = [
+MISTAKES = [
     (vae.Reparameterize, std_is_exp_logvar, "reparameterize", 3),
     (vae.Reparameterize, reparameterize_missing_half, "reparameterize", 3),
     (vae.GaussianKL, kl_sign_flipped, "gaussian_kl", 2),
     (likelihoods.BernoulliNLL, bce_on_probabilities, "bernoulli_nll", 2),
 ]
+PLANTED = [(form, wrong, op, n) for function, wrong, op, n in MISTAKES for form in forms(function)]
 
 
 @pytest.mark.parametrize(
-    "function, wrong, op, n_inputs", PLANTED, ids=lambda v: getattr(v, "__name__", "")
-)
-def test_classic_mistake_is_caught(function, wrong, op, n_inputs, monkeypatch):
+    "form, wrong, op, n_inputs", PLANTED,
+    ids=[f"{op}-{form.label}-{wrong.__name__}" for form, wrong, op, _ in PLANTED],
+)  # fmt: skip
+def test_classic_mistake_is_caught(form, wrong, op, n_inputs, monkeypatch):
     inputs = [rng.normal(size=(3, 4)), rng.uniform(-1.5, 1.0, (3, 4)), rng.normal(size=(3, 4))]
     if op == "bernoulli_nll":
         inputs[1] = rng.uniform(0, 1, (3, 4))
     call = getattr(ops, op)
-    assert gradcheck(call, inputs[:n_inputs]).passed  # the correct op passes
-    monkeypatch.setattr(function, "backward", staticmethod(wrong))
-    report = gradcheck(call, inputs[:n_inputs])
+    with running(form.label):
+        assert gradcheck(call, inputs[:n_inputs]).passed  # the correct op passes
+        monkeypatch.setattr(form.function, "backward", staticmethod(wrong))
+        report = gradcheck(call, inputs[:n_inputs])
     assert not report.passed, f"{wrong.__name__} went unnoticed: {report}"

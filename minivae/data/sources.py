@@ -21,11 +21,11 @@ import dataclasses
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 
 from minivae.errors import DataError
+from minivae.files import atomic_write
 
 SYSTEM_DIR = "/usr/share/datasets"
 DOWNLOAD_TIMEOUT = 15  # seconds without an answer before a server counts as unreachable
@@ -155,18 +155,12 @@ def _fetch_verified(filename, sha256, urls, path):
 def _save_if_verified(response, url, sha256, path):
     """Stream into a temporary file beside `path`, hashing; rename it only if the hash is right."""
     digest = hashlib.sha256()
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".download")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                f.write(chunk)
-        if digest.hexdigest() != sha256:
+    with atomic_write(path) as f:
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            f.write(chunk)
+        if digest.hexdigest() != sha256:  # raising here deletes the download, `path` untouched
             raise DataError(
                 f"{url} has SHA-256 {digest.hexdigest()}, but the published file has {sha256}: "
                 "the download is corrupt or not the real dataset, so it was deleted"
             )
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)

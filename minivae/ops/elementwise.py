@@ -12,12 +12,12 @@ from minivae.tensor import unbroadcast
 
 def check_broadcastable(op, *arrays):
     """Raise a ShapeError naming `op` if the arrays' shapes cannot broadcast together."""
-    xp_shapes = [a.shape for a in arrays]
+    shapes = [a.shape for a in arrays]
     try:
-        _broadcast_shape(xp_shapes)
+        _broadcast_shape(shapes)
     except ValueError:
         raise ShapeError(
-            f"{op}: shapes {' and '.join(map(str, xp_shapes))} cannot be broadcast together: "
+            f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast together: "
             "trailing axes must be equal or 1; reshape one input (e.g. x.reshape(-1, 1))"
         ) from None
 

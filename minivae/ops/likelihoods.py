@@ -16,6 +16,7 @@ import math
 
 from minivae.errors import ShapeError
 from minivae.function import Function
+from minivae.ops.activations import stable_sigmoid, stable_softplus
 from minivae.ops.elementwise import check_broadcastable
 from minivae.tensor import unbroadcast
 
@@ -23,27 +24,43 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 class BernoulliNLL(Function):
-    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l.
+    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l."""
+
+    @staticmethod
+    def forward(ctx, logits, x):
+        check_logits_and_targets(logits, x)
+        ctx.save_for_backward(logits, x)
+        return (stable_softplus(ctx.xp, logits) - x * logits).sum(axis=1)  # (B, D) -> (B,)
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, x = ctx.saved
+        g = g[:, None]  # (B,) -> (B, 1)
+        grad_x = -g * logits if ctx.needs_input_grad[1] else None
+        return g * (stable_sigmoid(ctx.xp, logits) - x), grad_x
+
+
+class BernoulliNLLNumPy(BernoulliNLL):
+    """The same sum_j softplus(l) - x l and sigma(l) - x, in fewer passes over memory on NumPy.
 
     With t = 1 + e^-|l| in (1, 2] and r = 1 / t = sigma(|l|), t computed once for both passes:
         softplus(l) - x l = log(t) + l (1[l > 0] - x)     (since softplus(l) = max(l, 0) + log t)
         sigma(l) = r for l >= 0 and 1 - r for l < 0,  which is |1[l < 0] - r|
-    This is the training hot path, so it takes the fast forms (measured on float32 batches of
-    128 x 784; exp and log dominate):
+    What each step buys (float32 batches of 128 x 784, where exp and log dominate):
       - log(1 + e) rather than log1p(e): NumPy's float32 log is vectorized, log1p is about 5x
         slower. Off by at most one rounding of 1 + e, below 1e-7 per pixel in float32.
       - the row sums of log t as logs of products (`row_sum_of_logs`): one log per 16 pixels.
       - the row sums of l (1[l > 0] - x) by one einsum, which multiplies and sums in one pass.
       - |1[l < 0] - r| rather than a select: with `copysign` it takes about 1.5 times as
         long, with `where=` about 10 times (`benchmarks/elementwise.py`).
+      - t made in place, so no temporaries of the batch's size beyond t itself.
+    Forward and backward together: FAST_US us against PLAIN_US us for the plain form
+    (`python benchmarks/elementwise.py`).
     """
 
     @staticmethod
     def forward(ctx, logits, x):
-        if logits.ndim != 2 or logits.shape != x.shape:
-            raise ShapeError(
-                f"bernoulli_nll: logits {logits.shape} and x {x.shape} must both be (B, D)"
-            )
+        check_logits_and_targets(logits, x)
         xp = ctx.xp
         t = xp.abs(logits)  # (B, D); the next lines turn it into 1 + e^-|l| in place
         xp.negative(t, out=t)
@@ -63,6 +80,16 @@ class BernoulliNLL(Function):
         grad_logits *= g[:, None]  # (B,) -> (B, 1): g (sigma(l) - x)
         grad_x = -g[:, None] * logits if ctx.needs_input_grad[1] else None
         return grad_logits, grad_x
+
+
+BernoulliNLL.fast_forms = {"numpy": BernoulliNLLNumPy}
+
+
+def check_logits_and_targets(logits, x):
+    if logits.ndim != 2 or logits.shape != x.shape:
+        raise ShapeError(
+            f"bernoulli_nll: logits {logits.shape} and x {x.shape} must both be (B, D)"
+        )
 
 
 def row_sum_of_logs(xp, t, max_folds=4):

@@ -3,13 +3,18 @@
 The encoder gives, for each input x, a diagonal Gaussian q(z|x) = N(mu, sigma^2) with
 sigma = exp(logvar / 2). Shapes: mu, logvar, eps, z are (B, L); the KL is (B,).
 
-Reparameterization: z = mu + sigma * eps with eps ~ N(0, I) drawn outside the graph, so z is a
-differentiable function of (mu, logvar):
+Reparameterization: z = mu + sigma * eps with eps ~ N(0, I), so z is a differentiable function
+of (mu, logvar) for a fixed eps:
     dz/dmu = 1,   dz/dlogvar = eps * sigma / 2     (since d sigma / d logvar = sigma / 2)
+(and dz/deps = sigma, returned only when eps itself requires a gradient; the model's eps is
+drawn outside the graph, so nothing flows there.)
 
 KL to the prior N(0, I), in closed form per row:
     KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - logvar_j)
     dKL/dmu = mu,   dKL/dlogvar = (sigma^2 - 1) / 2 = (exp(logvar) - 1) / 2
+
+`sample_kl` computes both at once, from noise it draws itself: the fast form that `VAE.loss`
+uses (see SampleKL).
 """
 
 from minivae.errors import ShapeError
@@ -42,6 +47,11 @@ class Reparameterize(Function):
         return g, g * eps * sigma / 2, grad_eps
 
 
+def kl_terms(mu, var, logvar):
+    """The KL of each latent dimension, 1/2 (mu^2 + sigma^2 - 1 - logvar): (B, L) arrays."""
+    return 0.5 * (mu * mu + var - 1 - logvar)
+
+
 class GaussianKL(Function):
     """KL(N(mu, sigma^2) || N(0, I)) per row = 1/2 sum_j (mu^2 + exp(logvar) - 1 - logvar).
 
@@ -53,7 +63,7 @@ class GaussianKL(Function):
         _check_gaussian("gaussian_kl", mu, logvar)
         var = ctx.xp.exp(logvar)
         ctx.save_for_backward(mu, var)
-        return 0.5 * (mu * mu + var - 1 - logvar).sum(axis=1)  # (B, L) -> (B,)
+        return kl_terms(mu, var, logvar).sum(axis=1)  # (B, L) -> (B,)
 
     @staticmethod
     def backward(ctx, g):
@@ -65,12 +75,14 @@ class GaussianKL(Function):
 class SampleKL(Function):
     """Both at once: z = mu + sigma * eps and the per-row KL, with eps drawn inside the op.
 
-    eps is the counter-based normal noise of (seed, stream) (see `minivae.rng`), so the op needs
-    no noise array from outside and a GPU kernel can draw the same eps in the same pass.
-    With upstream gradients gz (B, L) and gk (B,):
+    The fused form of reparameterize(mu, logvar, eps) and gaussian_kl(mu, logvar): the same
+    numbers from the same eps, where row r of eps is the counter-based noise of stream
+    `stream + r` under `seed` (see `minivae.rng`). It needs no noise array from outside, so a
+    GPU kernel can draw eps, write z and reduce the KL in one pass, and draw eps again in the
+    backward pass instead of storing it. With upstream gradients gz (B, L) and gk (B,):
         dL/dmu     = gz + gk mu
         dL/dlogvar = gz eps sigma / 2 + gk (sigma^2 - 1) / 2
-    This is the NumPy reference that the fused CUDA kernel must match.
+    This NumPy form is the reference the CUDA kernel must match.
     """
 
     @staticmethod
@@ -81,7 +93,7 @@ class SampleKL(Function):
         sigma = xp.exp(0.5 * logvar)
         var = sigma * sigma
         ctx.save_for_backward(mu, eps, sigma, var)
-        kl = 0.5 * (mu * mu + var - 1 - logvar).sum(axis=1)  # (B,)
+        kl = kl_terms(mu, var, logvar).sum(axis=1)  # (B, L) -> (B,)
         return mu + sigma * eps, kl
 
     @staticmethod
@@ -91,18 +103,18 @@ class SampleKL(Function):
         return gz + gk * mu, gz * eps * sigma / 2 + gk * (var - 1) / 2
 
 
-def reparameterize(mu, logvar, eps=None, rng=None):
+def reparameterize(mu, logvar, eps=None, noise=None):
     """z = mu + exp(logvar / 2) * eps.
 
     Pass the noise eps (B, L) yourself (deterministic, as in the tests), or a seeded
-    `minivae.rng.CounterRNG` as `rng` to draw it from its next stream.
+    `minivae.rng.CounterRNG` as `noise` to draw it from its next streams, one per row.
     """
     if eps is None:
-        if rng is None:
+        if noise is None:
             raise ValueError(
-                "reparameterize: pass the noise eps, or rng=CounterRNG(seed) to draw it"
+                "reparameterize: pass the noise eps, or noise=CounterRNG(seed) to draw it"
             )
-        eps = rng.normal(mu.xp, mu.shape, mu.dtype)
+        eps = noise.normal(mu.xp, mu.shape, mu.dtype)
     return Reparameterize.apply(mu, logvar, eps)
 
 
@@ -112,5 +124,5 @@ def gaussian_kl(mu, logvar):
 
 
 def sample_kl(mu, logvar, seed, stream):
-    """(z, kl): a reparameterized sample and the per-row KL, noise from (seed, stream)."""
+    """(z, kl): a reparameterized sample and the per-row KL; row r's noise from stream + r."""
     return SampleKL.apply(mu, logvar, seed=seed, stream=stream)

@@ -6,15 +6,14 @@ from `matplotlib.figure.Figure` and drawn by the Agg canvas (a PNG rasterizer) d
 through pyplot: no backend is switched globally, no window opens, and pyplot keeps no list of open
 figures, so a figure is freed as soon as the function that made it returns.
 
-Writing is atomic: the PNG goes to a temporary file in the target's directory and is renamed over
-the target (`os.replace`) only once complete, so a crash never leaves half an image behind and a
-viewer that reloads the file sees the old figure or the new one, never a mix.
+Writing is atomic (`minivae.files.atomic_write`): a crash never leaves half an image behind, and
+a viewer that reloads the file sees the old figure or the new one, never a mix.
 """
 
 import os
-import secrets
 
 from minivae.errors import MinivaeError
+from minivae.files import atomic_write
 
 DPI = 120  # pixels per inch of the PNG: a 6-inch-wide figure is 720 pixels wide
 
@@ -40,16 +39,5 @@ def save_png(figure, path, caller):
         raise MinivaeError(
             f"{caller}: figures are written as PNG, so give a path ending in .png (got {path!r})"
         )
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # A fresh random name opened with "x" (fail if it exists) gets the permissions the user's
-    # umask gives any new file; tempfile.mkstemp would make the figure private to its owner.
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-    file = open(temporary, "xb")  # opened before `try`: only a file we made is removed
-    try:
-        with file:
-            figure.savefig(file, format="png")
-        os.replace(temporary, path)
-    except BaseException:
-        os.remove(temporary)
-        raise
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png")

@@ -9,6 +9,9 @@ Three panels share the epoch axis, all in nats per example:
 The two terms add up to the test negative ELBO. When a row carries `beta` and it is not always 1
 (KL warm-up, beta-VAE), the training loss is -E_q[log p(x|z)] + beta * KL rather than the negative
 ELBO; its label says so and beta is drawn on a second axis of the KL panel.
+
+An autoencoder's rows have no KL and no ELBO (null in metrics.jsonl): its figure is one panel,
+the reconstruction term -log p(x|z = f(x)), train and test.
 """
 
 from minivae.errors import DataError
@@ -40,9 +43,12 @@ def curves(rows, path, title="Training curves"):
             "from metrics.jsonl with [json.loads(line) for line in file]"
         )
     epoch = _column(rows, "epoch")
+    style = {"marker": "o", "markersize": 3} if len(rows) <= 25 else {}
+    if all(row.get("test_kl", 0) is None for row in rows):
+        _autoencoder_curve(rows, epoch, style, path, title)
+        return
     betas = _column(rows, "beta") if all("beta" in row for row in rows) else None
     weighted = betas is not None and any(b != 1.0 for b in betas)
-    style = {"marker": "o", "markersize": 3} if len(rows) <= 25 else {}
 
     figure = new_figure(13.0, 4.2)
     figure.suptitle(title)
@@ -66,7 +72,23 @@ def curves(rows, path, title="Training curves"):
         weight.set_ylim(0.0, max(1.0, max(betas)) * 1.05)
         weight.legend(loc="lower right")
     for axes in (elbo, recon, kl):
-        axes.set_xlabel("epoch")
-        axes.grid(alpha=0.3)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        _epoch_axis(axes)
     save_png(figure, path, "curves")
+
+
+def _autoencoder_curve(rows, epoch, style, path, title):
+    figure = new_figure(6.0, 4.2)
+    axes = figure.subplots()
+    axes.plot(epoch, _column(rows, "train_loss"), label="train", **style)
+    axes.plot(epoch, _column(rows, "test_recon"), label="test", **style)
+    axes.set_title(f"{title}: autoencoder, reconstruction " + r"$-\log p(x\,|\,z = f(x))$")
+    axes.set_ylabel("nats per example")
+    axes.legend()
+    _epoch_axis(axes)
+    save_png(figure, path, "curves")
+
+
+def _epoch_axis(axes):
+    axes.set_xlabel("epoch")
+    axes.grid(alpha=0.3)
+    axes.xaxis.get_major_locator().set_params(integer=True)

@@ -1,0 +1,218 @@
+"""The fused sample-and-KL kernels against a copy, the unfused CuPy op and PyTorch, on one GPU.
+
+    python benchmarks/sample_kl.py [--repeats 25]
+
+For B x L = 128 x 20, 4096 x 256, 65536 x 1024 and 2^22 x 20, float32 and float64, forward and
+backward, one table: the median GPU time of a launch (CUDA events around back-to-back launches,
+after warm-up), its effective bandwidth over the minimal bytes, and beside it, timed the same
+way in the same run, a device-to-device copy of as many bytes, minivae's plain SampleKL on
+CuPy arrays (the unfused composition the kernel replaces: counter_normal, then the formulas),
+and, where PyTorch sees the GPU, PyTorch eager (randn_like plus the formula) and torch.compile
+of the same functions. PyTorch's backward reads the eps its forward stored, one array more
+than the kernel, which draws eps again. The last column is the host's time for one launcher
+call, argument checks included. Then the targets of docs/cuda.md, met or not.
+
+Minimal bytes, s the size of a float: forward reads mu, logvar and writes z, kl:
+(3 B L + B) s; backward reads mu, logvar, gz, gk and writes dmu, dlogvar: (5 B L + B) s.
+Without CuPy or a GPU it says so and exits.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from minivae import backend, cuda
+from minivae.function import Context
+from minivae.ops.vae import SampleKL
+
+SIZES = [(128, 20), (4096, 256), (65536, 1024), (2**22, 20)]
+
+
+def gpu_or_reason():
+    cupy = backend.cupy
+    if cupy is None:
+        return None, 'CuPy is not installed (pip install "minivae[gpu-cuda13]")'
+    try:
+        if cupy.cuda.runtime.getDeviceCount() == 0:
+            return None, "CuPy finds no GPU"
+    except cupy.cuda.runtime.CUDARuntimeError as error:
+        return None, f"CuPy finds no usable GPU: {error}"
+    return cupy, None
+
+
+def torch_on_gpu():
+    try:
+        import torch  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+def gpu_time(cupy, work, repeats, inner):
+    """Median microseconds of one call of `work`, over `repeats` timings of `inner` calls."""
+    for _ in range(3):
+        work()
+    start, end, times = cupy.cuda.Event(), cupy.cuda.Event(), []
+    for _ in range(repeats):
+        start.record()
+        for _ in range(inner):
+            work()
+        end.record()
+        end.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, end) * 1000 / inner)
+    return statistics.median(times)
+
+
+def host_time(cupy, work, calls=200):
+    """Microseconds of host time per call (launches queue up; one sync at the end)."""
+    work()
+    cupy.cuda.Device().synchronize()
+    begin = time.perf_counter()
+    for _ in range(calls):
+        work()
+    elapsed = time.perf_counter() - begin
+    cupy.cuda.Device().synchronize()
+    return elapsed * 1e6 / calls
+
+
+def torch_functions(torch):
+    def forward(mu, logvar):
+        eps = torch.randn_like(mu)
+        sigma = torch.exp(0.5 * logvar)
+        return mu + sigma * eps, 0.5 * (mu * mu + sigma * sigma - 1 - logvar).sum(dim=1), eps
+
+    def backward(mu, logvar, eps, gz, gk):
+        sigma, gk = torch.exp(0.5 * logvar), gk[:, None]
+        return gz + gk * mu, gz * eps * sigma / 2 + gk * (sigma * sigma - 1) / 2
+
+    return forward, backward
+
+
+def passes(cupy, arrays, outputs):
+    """{pass: (fused, unfused)}: callables running one pass each way."""
+    mu, logvar, gz, gk = arrays
+    z, kl, dmu, dlogvar = outputs
+    saved = Context(cupy, (True, True))
+    SampleKL.forward(saved, mu, logvar, 1, 0)  # what the plain backward reads (eps, sigma, ...)
+
+    def fused_forward():
+        cuda.sample_kl_forward(mu, logvar, 1, 0, out=(z, kl))
+
+    def unfused_forward():
+        SampleKL.forward(Context(cupy, (True, True)), mu, logvar, 1, 0)
+
+    def fused_backward():
+        cuda.sample_kl_backward(mu, logvar, gz, gk, 1, 0, out=(dmu, dlogvar))
+
+    def unfused_backward():
+        SampleKL.backward(saved, gz, gk)
+
+    return {
+        "forward": (fused_forward, unfused_forward),
+        "backward": (fused_backward, unfused_backward),
+    }
+
+
+def copier(cupy, size):
+    """A callable copying `size` bytes from one device buffer to another."""
+    source, target = cupy.empty(size, dtype=cupy.uint8), cupy.empty(size, dtype=cupy.uint8)
+
+    def copy():
+        target[...] = source
+
+    return copy
+
+
+def measure(cupy, torch, rows, length, dtype, repeats):
+    """The table's forward row and backward row for one size and dtype, as dicts."""
+    draw = cupy.random.default_rng(0)
+    arrays = [draw.standard_normal(shape, dtype=dtype) for shape in [(rows, length)] * 3 + [rows]]
+    outputs = [
+        cupy.empty(shape, dtype=dtype) for shape in [(rows, length), rows] + [(rows, length)] * 2
+    ]
+    inner = max(1, min(100, 2**24 // (rows * length)))  # short launches are timed in bursts
+    minimal = {"forward": 3 * rows * length + rows, "backward": 5 * rows * length + rows}
+    results = []
+    for direction, (fused, unfused) in passes(cupy, arrays, outputs).items():
+        moved = minimal[direction] * np.dtype(dtype).itemsize
+        copy = copier(cupy, moved // 2)  # a copy reads n and writes n bytes
+        row = {"size": f"{rows} x {length}", "dtype": np.dtype(dtype).name, "pass": direction,
+               "us": gpu_time(cupy, fused, repeats, inner),
+               "copy_us": gpu_time(cupy, copy, repeats, inner),
+               "unfused_us": gpu_time(cupy, unfused, repeats, inner),
+               "host_us": host_time(cupy, fused), "bytes": moved}  # fmt: skip
+        if torch is not None:
+            row.update(time_torch(cupy, torch, direction, arrays, repeats, inner))
+        results.append(row)
+    return results
+
+
+def time_torch(cupy, torch, direction, arrays, repeats, inner):
+    """PyTorch eager and torch.compile of the same pass, on the same memory (through DLPack)."""
+    mu, logvar, gz, gk = (torch.from_dlpack(a) for a in arrays)
+    forward, backward = torch_functions(torch)
+    if direction == "forward":
+        function, inputs = forward, (mu, logvar)
+    else:
+        function, inputs = backward, (mu, logvar, torch.randn_like(mu), gz, gk)
+    compiled = torch.compile(function)  # compiles during gpu_time's warm-up calls
+    with torch.no_grad():
+        return {
+            "torch_us": gpu_time(cupy, lambda: function(*inputs), repeats, inner),
+            "compile_us": gpu_time(cupy, lambda: compiled(*inputs), repeats, inner),
+        }
+
+
+def print_table(results):
+    header = (f"{'B x L':>13} {'dtype':>7} {'pass':>8} {'us':>8} {'GB/s':>7} {'% copy':>6} "
+              f"{'unfused':>8} {'torch':>8} {'compile':>8} {'host us':>8}")  # fmt: skip
+    print(header)
+    for r in results:
+        bandwidth = r["bytes"] / r["us"] / 1e3
+        copy_share = 100 * r["copy_us"] / r["us"]
+        torch_columns = "".join(
+            f" {r[k]:8.1f}" if k in r else f" {'-':>8}" for k in ("torch_us", "compile_us")
+        )
+        start = f"{r['size']:>13} {r['dtype']:>7} {r['pass']:>8} {r['us']:8.1f} {bandwidth:7.0f}"
+        print(
+            f"{start} {copy_share:6.0f} {r['unfused_us']:8.1f}{torch_columns} {r['host_us']:8.1f}"
+        )
+
+
+def print_targets(results):
+    largest = [r for r in results if r["size"] in ("65536 x 1024", f"{2**22} x 20")]
+    print("\ntargets (docs/cuda.md):")
+    worst_copy = min(100 * r["copy_us"] / r["us"] for r in largest)
+    print(f"  >= 90% of copy bandwidth at the largest sizes: worst {worst_copy:.0f}%")
+    compiled = [r["us"] / r["compile_us"] for r in results if "compile_us" in r]
+    if compiled:
+        print(f"  no slower than torch.compile: worst time ratio {max(compiled):.2f} (<= 1 is met)")
+    small = [r["us"] for r in results if r["size"] == "128 x 20"]
+    print(f"  at most 10 us at 128 x 20, one launch each way: worst {max(small):.1f} us")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=25, help="timings per median")
+    args = parser.parse_args()
+    cupy, reason = gpu_or_reason()
+    if cupy is None:
+        print(f"benchmarks/sample_kl.py needs a GPU: {reason}")
+        return 0
+    torch = torch_on_gpu()
+    print(f"{cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy {cupy.__version__}, "
+          f"PyTorch {torch.__version__ if torch else 'not on the GPU'}\n")  # fmt: skip
+    results = []
+    for rows, length in SIZES:
+        for dtype in (np.float32, np.float64):
+            results += measure(cupy, torch, rows, length, dtype, args.repeats)
+    print_table(results)
+    print_targets(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

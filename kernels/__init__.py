@@ -1,0 +1,1 @@
+"""The CUDA sources, shipped as package data: `minivae.cuda.kernel_source` reads them."""

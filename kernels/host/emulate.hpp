@@ -1,0 +1,56 @@
+// emulate.hpp: run the __global__ kernels of sample_kl.cu on the CPU, for the tests.
+//
+// Each CUDA thread of a block becomes a host thread (std::thread); the blocks of the grid run one
+// after another. threadIdx and blockIdx are per host thread, blockDim and gridDim per launch,
+// __shared__ arrays are static (one copy, which is enough while a single block runs at a time),
+// and __syncthreads() is a std::barrier over the threads of the block.
+//
+// What this proves: the kernels' indexing, bounds checks, grid-stride loops and row reduction
+// give the right numbers for any launch shape, and every thread reaches every barrier (a thread
+// that skipped one would leave the others waiting forever). What it does not prove: anything
+// about warps, the GPU's memory model, its maths library, or speed.
+// Build (g++ -std=c++20): minivae.cuda_host.emulated_kernels().
+#pragma once
+
+#include <barrier>
+#include <math.h>
+#include <thread>
+#include <vector>
+
+#define __global__
+#define __host__
+#define __device__
+#define __shared__ static
+#define __launch_bounds__(threads)
+
+struct dim3 {
+    unsigned x = 1, y = 1, z = 1;
+};
+inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 blockDim, gridDim;
+inline std::barrier<>* emulated_block_barrier = nullptr;
+
+inline void __syncthreads() { emulated_block_barrier->arrive_and_wait(); }
+
+namespace emulate {
+
+// kernel<<<grid, block>>>(...) as launch(grid, block, [&] { kernel(...); }).
+template <typename Body>
+void launch(unsigned grid, unsigned block, Body body) {
+    gridDim = dim3{grid};
+    blockDim = dim3{block};
+    for (unsigned b = 0; b < grid; ++b) {
+        std::barrier<> barrier(block);
+        emulated_block_barrier = &barrier;
+        std::vector<std::thread> threads;
+        for (unsigned t = 0; t < block; ++t)
+            threads.emplace_back([&body, b, t] {
+                blockIdx = dim3{b};
+                threadIdx = dim3{t};
+                body();
+            });
+        for (std::thread& thread : threads) thread.join();
+    }
+}
+
+}  // namespace emulate

@@ -1,0 +1,224 @@
+"""The GPU code without a GPU: kernels/ built for the CPU and called through ctypes.
+
+    lib = host_library()        # nvcc: sample_kl.cuh's __host__ __device__ math, for the CPU
+    lib.philox(counters, keys)  # Philox4x32-10 words, to compare with minivae.rng.philox4x32
+    emu = emulated_kernels()    # g++ -std=c++20: sample_kl.cu's __global__ kernels, each CUDA
+    z, kl = emu.forward(mu, logvar, seed, stream)  # thread a host thread (host/emulate.hpp)
+
+Each library is built from `minivae.cuda.kernel_source` (headers pasted in) into a cache folder
+named by the hash of that text and of the compiler command, so an edited header always builds
+a new library and a stale one is never loaded. The tests (tests/kernels/) compare both with the
+NumPy reference; docs/cuda.md says what each comparison proves. Needs no CuPy and no GPU.
+"""
+
+import ctypes
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import numpy
+
+from minivae import cuda
+from minivae.errors import MinivaeError
+
+# -ffp-contract=off: the host compiler must not fuse a * b + c either (x86-64 builds do not by
+# default; other hosts might). nvcc links its static CUDA runtime, which registers the library's
+# (empty) device code on loading and needs no GPU for that.
+HOST_COMMAND = (
+    "nvcc",
+    "-shared",
+    "-Xcompiler",
+    "-fPIC",
+    "-Xcompiler",
+    "-ffp-contract=off",
+    "-O2",
+    "-std=c++17",
+)
+EMULATED_COMMAND = ("g++", "-std=c++20", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-pthread")
+_INSTALL_HINT = {
+    "nvcc": "install the CUDA toolkit (nvcc) or put it on PATH",
+    "g++": "install a C++20 compiler (apt-get install g++)",
+}
+
+
+def default_cache_dir():
+    """$XDG_CACHE_HOME/minivae/kernels, or ~/.cache/minivae/kernels."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return pathlib.Path(base) / "minivae" / "kernels"
+
+
+def build_library(name, command, cache_dir=None, root=None):
+    """Compile kernels/`name` (headers pasted in) with `command` into a shared library; its path.
+
+    The library lands in cache_dir/<hash of command and source>/, built once: a source or header
+    edit changes the hash, so it is rebuilt. root: another kernels folder (the tests' copies).
+    """
+    source = cuda.kernel_source(name, root)
+    key = hashlib.sha256("\0".join([*command, source]).encode()).hexdigest()[:16]
+    folder = pathlib.Path(cache_dir or default_cache_dir()) / key
+    stem = pathlib.PurePosixPath(name).stem
+    target = folder / f"lib{stem}.so"
+    if target.exists():
+        return target
+    compiler = shutil.which(command[0])
+    if compiler is None:
+        raise MinivaeError(f"building {name} needs {command[0]}: {_INSTALL_HINT[command[0]]}")
+    folder.mkdir(parents=True, exist_ok=True)
+    source_path = folder / pathlib.PurePosixPath(name).name
+    source_path.write_text(source, encoding="utf-8")
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:  # rename: no half-written library
+        built = os.path.join(scratch, target.name)
+        done = subprocess.run(
+            [compiler, *command[1:], "-o", built, str(source_path)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise MinivaeError(f"{' '.join(command)} {name} failed:\n{done.stderr.strip()}")
+        os.replace(built, target)
+    return target
+
+
+def host_library(cache_dir=None, root=None):
+    """kernels/host/sample_kl_host.cu built with nvcc and loaded: a HostLibrary."""
+    return HostLibrary(build_library("host/sample_kl_host.cu", HOST_COMMAND, cache_dir, root))
+
+
+def emulated_kernels(cache_dir=None, root=None):
+    """kernels/host/sample_kl_emulated.cpp built with g++ and loaded: an EmulatedKernels."""
+    path = build_library("host/sample_kl_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
+    return EmulatedKernels(path)
+
+
+# The C signatures, a letter an argument (as in the struct module): i int, I unsigned int,
+# q int64, Q uint64, P a pointer (an array's address). Every function returns void.
+_SIGNATURES = {
+    "minivae_philox": "PPqP",
+    "minivae_normals": "iQQqqP",
+    "minivae_forward_elements": "iPPPqPP",
+    "minivae_backward_elements": "iPPPPPqPP",
+    "minivae_emulated_forward": "iPPPqqIiPP",
+    "minivae_emulated_backward": "iPPPPPqqIPP",
+}
+_CTYPES = {"i": ctypes.c_int, "I": ctypes.c_uint, "q": ctypes.c_int64, "Q": ctypes.c_uint64,
+           "P": ctypes.c_void_p}  # fmt: skip
+
+
+def _load(path, names):
+    """The library at `path`, its functions `names` given their signatures."""
+    library = ctypes.CDLL(str(path))
+    for name in names:
+        function = getattr(library, name)
+        function.argtypes, function.restype = [_CTYPES[c] for c in _SIGNATURES[name]], None
+    return library
+
+
+def _addresses(op, shape, **arrays):
+    """The arrays' addresses, once checked as the GPU launchers check theirs (ctypes checks
+    nothing either): one dtype, C-contiguous, each of `shape` (a dict for exceptions)."""
+    shapes = shape if isinstance(shape, dict) else {}
+    operands = [(n, a, shapes.get(n, shape)) for n, a in arrays.items()]
+    cuda.check_operands(op, operands, numpy.ndarray)
+    return [array.ctypes.data for array in arrays.values()]
+
+
+def _poisoned(shape, dtype):
+    """An output buffer full of NaN, so an element the code forgets to write shows up."""
+    return numpy.full(shape, numpy.nan, dtype=dtype)
+
+
+def _is_double(array):
+    return int(array.dtype == numpy.float64)
+
+
+class HostLibrary:
+    """sample_kl.cuh's functions on NumPy arrays, each a loop over elements on the CPU."""
+
+    def __init__(self, path):
+        self.path = path
+        self._lib = _load(path, [n for n in _SIGNATURES if not n.startswith("minivae_emulated")])
+
+    def philox(self, counters, keys):
+        """Philox4x32-10: counters (n, 4) and keys (n, 2), uint32 -> words (n, 4), uint32."""
+        counters = numpy.ascontiguousarray(counters, dtype=numpy.uint32)
+        keys = numpy.ascontiguousarray(keys, dtype=numpy.uint32)
+        n = len(counters)
+        if counters.shape != (n, 4) or keys.shape != (n, 2):
+            shapes = f"counters {counters.shape}, keys {keys.shape}"
+            raise MinivaeError(f"philox: {shapes}: need (n, 4) and (n, 2)")
+        words = numpy.zeros((n, 4), dtype=numpy.uint32)
+        self._lib.minivae_philox(counters.ctypes.data, keys.ctypes.data, n, words.ctypes.data)
+        return words
+
+    def normals(self, shape, seed, stream, dtype):
+        """counter_normal(numpy, shape, seed, stream, dtype) for a (rows, length) shape."""
+        rows, length = shape
+        out = _poisoned(shape, dtype)
+        self._lib.minivae_normals(_is_double(out), seed, stream, rows, length, out.ctypes.data)
+        return out
+
+    def forward_elements(self, mu, logvar, eps):
+        """(z, kl_term) of forward_element, elementwise, for arrays of one shape."""
+        z, kl_term = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
+        *inputs, z_at, kl_term_at = _addresses(
+            "forward_elements", mu.shape, mu=mu, logvar=logvar, eps=eps, z=z, kl_term=kl_term
+        )
+        self._lib.minivae_forward_elements(_is_double(mu), *inputs, mu.size, z_at, kl_term_at)
+        return z, kl_term
+
+    def backward_elements(self, mu, logvar, eps, gz, gk):
+        """(dmu, dlogvar) of backward_element; gk of the same shape as mu (one per element)."""
+        dmu, dlogvar = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
+        *inputs, dmu_at, dlogvar_at = _addresses(
+            "backward_elements", mu.shape, mu=mu, logvar=logvar, eps=eps, gz=gz, gk=gk,
+            dmu=dmu, dlogvar=dlogvar,
+        )  # fmt: skip
+        self._lib.minivae_backward_elements(_is_double(mu), *inputs, mu.size, dmu_at, dlogvar_at)
+        return dmu, dlogvar
+
+
+class EmulatedKernels:
+    """sample_kl.cu's kernels on NumPy arrays, launched with cuda.forward_launch/backward_launch.
+
+    max_blocks caps the grid as MAX_BLOCKS does on the GPU; the tests pass a small cap, which
+    keeps the host threads few and makes the grid-stride loops go round. Outputs start as NaN.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._lib = _load(path, [n for n in _SIGNATURES if n.startswith("minivae_emulated")])
+
+    def forward(self, mu, logvar, seed, stream, max_blocks=4, threads_per_row=None):
+        """(z, kl) of the forward kernel.
+
+        threads_per_row: a row's team size in place of forward_launch's choice (a power of two
+        up to BLOCK_THREADS), to show the reduction right for any team.
+        """
+        rows, length = cuda.latent_shape("emulated forward", mu)
+        z, kl = _poisoned((rows, length), mu.dtype), _poisoned((rows,), mu.dtype)
+        shapes = {"mu": mu.shape, "logvar": mu.shape, "z": mu.shape, "kl": (rows,)}
+        addresses = _addresses("emulated forward", shapes, mu=mu, logvar=logvar, z=z, kl=kl)
+        grid, chosen = cuda.forward_launch(rows, length, max_blocks)
+        counter = numpy.array([seed, stream], dtype=numpy.uint64)  # the device array's twin
+        self._lib.minivae_emulated_forward(
+            _is_double(mu), *addresses[:2], counter.ctypes.data, rows, length, grid,
+            threads_per_row or chosen, *addresses[2:],
+        )  # fmt: skip
+        return z, kl
+
+    def backward(self, mu, logvar, gz, gk, seed, stream, max_blocks=4):
+        """(dmu, dlogvar) of the backward kernel."""
+        rows, length = cuda.latent_shape("emulated backward", mu)
+        dmu, dlogvar = _poisoned(mu.shape, mu.dtype), _poisoned(mu.shape, mu.dtype)
+        shapes = {n: mu.shape for n in ("mu", "logvar", "gz", "dmu", "dlogvar")} | {"gk": (rows,)}
+        addresses = _addresses(
+            "emulated backward", shapes, mu=mu, logvar=logvar, gz=gz, gk=gk, dmu=dmu,
+            dlogvar=dlogvar,
+        )  # fmt: skip
+        counter = numpy.array([seed, stream], dtype=numpy.uint64)
+        self._lib.minivae_emulated_backward(
+            _is_double(mu), *addresses[:4], counter.ctypes.data, rows, length,
+            cuda.backward_launch(rows, length, max_blocks), *addresses[4:],
+        )  # fmt: skip
+        return dmu, dlogvar

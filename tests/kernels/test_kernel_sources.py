@@ -1,0 +1,181 @@
+"""The kernel sources: they compile for sm_90, errors point at the right line, a header edit is
+never served stale, and a bug planted in a copy of them is caught by the tests that check them.
+"""
+
+import pathlib
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import test_emulated_kernels as emulated_checks
+import test_host_math as host_checks
+from builds import require_tool
+
+from minivae import cuda, cuda_host
+from minivae.errors import MinivaeError
+
+ROOT = pathlib.Path(str(cuda.kernel_root()))
+NVCC_SM90 = [
+    "nvcc",
+    "-arch=sm_90",
+    "-std=c++17",
+    "--fmad=false",
+    "-ftz=true",
+    "-Werror",
+    "all-warnings",
+]
+
+
+def nvcc(arguments, cwd):
+    require_tool("nvcc")
+    return subprocess.run(NVCC_SM90 + arguments, cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", sorted(p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.cu")))
+def test_every_cu_file_compiles_for_sm_90(name, tmp_path):
+    done = nvcc(["-c", "-o", str(tmp_path / "out.o"), name], cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def instantiated(source):
+    """The source plus the addresses of its four kernels, so nvcc compiles each of them."""
+    addresses = ", ".join(f"(void*)&{name}" for name in cuda.NAME_EXPRESSIONS)
+    return f"{source}\nstatic void* const minivae_kernels[] = {{{addresses}}};\n"
+
+
+def test_the_kernels_compile_for_float_and_double_on_sm_90(tmp_path):
+    (tmp_path / "all.cu").write_text(instantiated(cuda.kernel_source("sample_kl.cu")))
+    done = nvcc(["-cubin", "-o", "all.cubin", "all.cu"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    cubin = (tmp_path / "all.cubin").read_bytes()
+    for direction in ("forward", "backward"):
+        for letter in "fd":  # the mangled names of sample_kl_<direction><float|double>
+            assert f"sample_kl_{direction}I{letter}E".encode() in cubin
+
+
+def test_the_header_has_no_intrinsics_no_arch_branches_and_no_includes():
+    header = (ROOT / "sample_kl.cuh").read_text()
+    code = re.sub(r"//.*", "", header)  # comments may name what the code avoids
+    assert "__CUDA_ARCH__" not in code and "#include" not in code
+    assert not re.findall(r"\b__\w+\s*\(", code), "intrinsics: " + str(
+        re.findall(r"\b__\w+\(", code)
+    )
+    for line in code.splitlines():
+        if " inline " in line:
+            assert line.startswith("__host__ __device__ inline"), line
+
+
+def test_the_loader_agrees_with_the_kernel_source():
+    source = (ROOT / "sample_kl.cu").read_text()
+    assert f"constexpr int BLOCK_THREADS = {cuda.BLOCK_THREADS};" in source
+    for name in cuda.NAME_EXPRESSIONS:
+        assert f"{name.split('::')[1].split('<')[0]}(" in source
+
+
+def test_headers_are_pasted_in_with_line_markers():
+    text = cuda.kernel_source("sample_kl.cu")
+    assert '#include "' not in text
+    assert text.count('#line 1 "sample_kl.cuh"') == 1
+    assert (ROOT / "sample_kl.cuh").read_text().splitlines()[1] in text
+    include_at = (ROOT / "sample_kl.cu").read_text().splitlines().index('#include "sample_kl.cuh"')
+    assert f'#line {include_at + 2} "sample_kl.cu"' in text  # the next line, counted from 1
+    emulated = cuda.kernel_source("host/sample_kl_emulated.cpp")
+    assert '#line 1 "host/emulate.hpp"' in emulated and "#include <barrier>" in emulated
+
+
+def test_a_header_included_twice_is_pasted_once(tmp_path):
+    (tmp_path / "a.cuh").write_text("int a;\n")
+    (tmp_path / "main.cu").write_text('#include "a.cuh"\n#include "a.cuh"\nint b;\n')
+    assert cuda.kernel_source("main.cu", tmp_path).count("int a;") == 1
+
+
+@pytest.fixture
+def copy_of_kernels(tmp_path):
+    """A writable copy of kernels/, to edit; returns (root, edit(name, old, new))."""
+    root = tmp_path / "kernels"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def edit(name, old, new):
+        text = (root / name).read_text()
+        assert text.count(old) == 1, f"{old!r} is not once in {name}"
+        (root / name).write_text(text.replace(old, new))
+
+    return root, edit
+
+
+def test_a_compile_error_points_at_the_header_line(copy_of_kernels):
+    root, edit = copy_of_kernels
+    edit("sample_kl.cuh", "var = sigma * sigma;              //", "var = sigma * undeclared;  //")
+    lines = (root / "sample_kl.cuh").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if "undeclared" in text)
+    (root / "check.cu").write_text(instantiated(cuda.kernel_source("sample_kl.cu", root)))
+    done = nvcc(["-cubin", "-o", "check.cubin", "check.cu"], cwd=root)
+    assert done.returncode != 0 and f"sample_kl.cuh({line}): error" in done.stderr, done.stderr
+
+
+def test_an_edited_header_is_rebuilt_and_never_served_stale(copy_of_kernels, tmp_path):
+    """The source text CuPy keys its cache on changes with the header, and so do the host builds."""
+    root, edit = copy_of_kernels
+    cache = tmp_path / "cache"
+    before = cuda.kernel_source("sample_kl.cu", root)
+    library = cuda_host.host_library(cache, root)
+    assert cuda_host.host_library(cache, root).path == library.path  # unchanged: built once
+    counters, keys, expected = zip(*host_checks.KNOWN_ANSWERS, strict=True)
+    assert [tuple(map(int, w)) for w in library.philox(counters, keys)] == list(expected)
+
+    edit("sample_kl.cuh", "PHILOX_M0 = 0xD2511F53u", "PHILOX_M0 = 0xD2511F55u")  # a planted bug
+    after = cuda.kernel_source("sample_kl.cu", root)
+    assert after != before and "0xD2511F55u" in after  # what RawModule compiles and hashes
+    edited = cuda_host.host_library(cache, root)
+    assert edited.path != library.path
+    assert [tuple(map(int, w)) for w in edited.philox(counters, keys)] != list(expected)
+
+
+PLANTED = [  # (file, correct text, wrong text, what catches it)
+    ("sample_kl.cuh", "exp_of(T(0.5) * logvar);  //", "exp_of(logvar);  //", "host"),  # no 1/2
+    ("sample_kl.cuh", "gk * (var - T(1)) / T(2)", "gk * (var - T(1))", "host"),
+    ("sample_kl.cu", "half > 0; half /= 2", "half > 1; half /= 2", "emulated"),  # tree too short
+    ("sample_kl.cu", "gz[at], gk[row])", "gz[at], gk[quad])", "emulated"),
+]
+
+
+@pytest.mark.parametrize("name, right, wrong, where", PLANTED, ids=lambda v: str(v)[:24])
+def test_a_planted_bug_fails_the_checks(copy_of_kernels, tmp_path, name, right, wrong, where):
+    root, edit = copy_of_kernels
+    edit(name, right, wrong)
+    with pytest.raises(AssertionError):
+        if where == "host":
+            library = cuda_host.host_library(tmp_path, root)
+            host_checks.check_element_formulas(library, np.float64)
+        else:
+            kernels = cuda_host.emulated_kernels(tmp_path, root)
+            emulated_checks.check_kernels(kernels, np.float64, 70, 20)
+
+
+def test_nvrtc_compiles_the_source_cupy_gets():
+    """As RawModule would, with CuPy's own additions; needs CuPy and libnvrtc, no GPU."""
+    nvrtc = pytest.importorskip("cupy_backends.cuda.libs.nvrtc", reason="NVRTC needs CuPy")
+    try:
+        nvrtc.getVersion()
+    except Exception as error:  # noqa: BLE001 - any failure to load libnvrtc
+        pytest.skip(f"NVRTC unusable ({error}): pip install cupy-cuda13x nvidia-cuda-nvrtc")
+    program = nvrtc.createProgram(cuda.kernel_source("sample_kl.cu"), "sample_kl.cu", [], [])
+    for name in cuda.NAME_EXPRESSIONS:
+        nvrtc.addNameExpression(program, name)
+    options = cuda.COMPILE_OPTIONS + (
+        "-ftz=true",
+        "-arch=sm_90",
+        "--device-as-default-execution-space",
+    )
+    nvrtc.compileProgram(program, options)
+    assert nvrtc.getProgramLog(program).strip() == ""  # not even a warning
+    for name in cuda.NAME_EXPRESSIONS:
+        assert nvrtc.getLoweredName(program, name).startswith("_ZN7minivae")
+
+
+def test_a_missing_compiler_is_named_with_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvcc, no g++
+    with pytest.raises(MinivaeError, match="needs nvcc: install the CUDA toolkit"):
+        cuda_host.host_library(tmp_path / "cache")
