@@ -16,6 +16,8 @@ try:  # cupy is an optional extra: `pip install "minivae[gpu-cuda13]"` (or gpu-c
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
+DEVICES = ("cpu", "gpu")  # what module_for_device takes
+
 
 def get_array_module(*arrays):
     """Return `cupy` if any of `arrays` lives on the GPU, else `numpy`."""

@@ -9,7 +9,9 @@
     minivae gradcheck                  # every op and the whole loss against finite differences
 
 Errors minivae raises on purpose (a missing dataset, a corrupt checkpoint, bad input) print
-their message, which says what to do, and exit with status 2; no traceback.
+their message, which says what to do, and exit with status 2; no traceback. A flag outside its
+range (`--batch-size 0`, `--lr nan`) is refused the same way before anything runs, with the
+limits TrainConfig uses (minivae.settings).
 """
 
 import argparse
@@ -19,14 +21,19 @@ import sys
 
 import numpy as np
 
+from minivae import settings
 from minivae.errors import MinivaeError
 
 SHAPES_SHOWN = 3  # inputs shown in the gradcheck table
 
 
 def main(argv=None):
+    """Run the command in `argv` (default: sys.argv[1:]); returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed --help, or one line on a bad value
+        return stop.code
     if args.command is None:
         parser.print_help()
         return 2
@@ -40,49 +47,63 @@ def main(argv=None):
         return 130
 
 
+# The flags that set a TrainConfig field of the same name (--batch-size: batch_size), each
+# limited as minivae.settings says, with its help text.
+TRAIN_SETTINGS = {
+    "--dataset": "default: sprites",
+    "--model": None,
+    "--epochs": None,
+    "--batch-size": None,
+    "--lr": "learning rate",
+    "--optimizer": None,
+    "--momentum": "SGD momentum",
+    "--clip": "clip the global gradient norm to this",
+    "--hidden": "hidden layer sizes, e.g. 400 or 512,256 ('' for none)",
+    "--latent-dim": None,
+    "--likelihood": None,
+    "--activation": None,
+    "--binarize": None,
+    "--beta": "weight of the KL term (beta-VAE)",
+    "--warmup-epochs": "raise beta from 0 over N epochs",
+    "--seed": None,
+    "--dtype": None,
+    "--device": None,
+    "--limit": "use only the first N examples of each split",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error: what is wrong, and where the options are listed."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="minivae", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="minivae", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command")
 
     train = commands.add_parser("train", help="train a VAE and draw its figures")
-    train.add_argument(
-        "--dataset", help="sprites (default), mnist, fashion-mnist, moons, gaussians, pinwheel"
-    )
     train.add_argument("--data-dir", help="a directory holding the dataset's files")
-    train.add_argument("--model", choices=["vae", "autoencoder"])
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--optimizer", choices=["adam", "sgd"])
-    train.add_argument("--momentum", type=float, help="SGD momentum")
-    train.add_argument("--clip", type=float, help="clip the global gradient norm to this")
-    train.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 400 or 512,256")
-    train.add_argument("--latent-dim", type=int)
-    train.add_argument("--likelihood", choices=["bernoulli", "gaussian"])
-    train.add_argument("--activation", choices=["relu", "tanh", "softplus"])
-    train.add_argument("--binarize", choices=["none", "static", "dynamic"])
-    train.add_argument("--beta", type=float, help="weight of the KL term (beta-VAE)")
-    train.add_argument("--warmup-epochs", type=float, help="raise beta from 0 over N epochs")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--dtype", choices=["float32", "float64"])
-    train.add_argument("--device", choices=["cpu", "gpu"])
-    train.add_argument("--limit", type=int, help="use only the first N examples of each split")
+    for flag, text in TRAIN_SETTINGS.items():
+        _add_setting(train, flag, text)
     train.add_argument("--out", help="run directory (default runs/<dataset>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--no-figures", action="store_true")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
+    count, seed = _checked(settings.COUNT), _checked(settings.SEED)
     evaluate = commands.add_parser("eval", help="evaluate a trained run on its test set")
     evaluate.add_argument("run_dir")
-    evaluate.add_argument("--k", type=int, default=5000, help="IWAE importance samples")
-    evaluate.add_argument("--n-test", type=int, help="evaluate the first N test examples only")
+    evaluate.add_argument("--k", type=count, default=5000, help="IWAE importance samples")
+    evaluate.add_argument("--n-test", type=count, help="evaluate the first N test examples only")
     evaluate.set_defaults(run=_eval)
 
     sample = commands.add_parser("sample", help="an image grid of samples from the prior")
     sample.add_argument("run_dir")
-    sample.add_argument("--n", type=int, default=64)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--n", type=count, default=64)
+    sample.add_argument("--seed", type=seed, default=0)
     sample.add_argument("--out", help="PNG path (default <run_dir>/samples-<seed>.png)")
     sample.set_defaults(run=_sample)
 
@@ -91,21 +112,34 @@ def _parser():
     figures.set_defaults(run=_figures)
 
     check = commands.add_parser("gradcheck", help="check every backward pass numerically")
-    check.add_argument("--draws", type=int, default=5, help="random input draws per op")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--draws", type=count, default=5, help="random input draws per op")
+    check.add_argument("--seed", type=seed, default=0)
     check.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
                        help="NumPy, or CuPy with the CUDA kernels")  # fmt: skip
     check.set_defaults(run=_gradcheck)
     return parser
 
 
-def _sizes(text):
-    try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected sizes like 400 or 512,256, got {text!r}"
-        ) from None
+def _add_setting(parser, flag, text):
+    """Add `flag` for the TrainConfig field of its name: a choice of names, or a checked value."""
+    limit = settings.LIMITS[flag[2:].replace("-", "_")]
+    if isinstance(limit, settings.Names):
+        parser.add_argument(flag, choices=limit.names, help=text)
+    else:
+        parser.add_argument(flag, type=_checked(limit), help=text)
+
+
+def _checked(limit):
+    """An argparse type: the value parsed and checked by `limit` (a minivae.settings limit), so
+    a flag and the TrainConfig field it sets are refused in the same words."""
+
+    def parse(text):
+        value, problem = limit.parse(text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
 
 
 def _train(args):
@@ -133,7 +167,7 @@ def _eval(args):
 
     run = load_run(args.run_dir)
     config, model = run.config, run.model
-    x = run.test_x[: args.n_test] if args.n_test else run.test_x
+    x = run.test_x[: args.n_test]  # None: all of them
     test = evaluate.mean_elbo_terms(model, x)
     if config.model != "vae":
         print(f"autoencoder on {len(x)} test examples of {config.dataset}: reconstruction "

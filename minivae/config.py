@@ -2,13 +2,17 @@
 
     config = TrainConfig(dataset="fashion-mnist", epochs=10, out="runs/fashion")
 
-Fields left at None take the defaults of the kind of dataset (below). The config is saved in every
-checkpoint, so a run directory always says how it was made.
+Fields left at None take the defaults of the kind of dataset (below); then every field is checked
+against minivae.settings, so a batch size of 0 or an unknown model name stops here, before any
+data is read. The config is saved in every checkpoint, so a run directory always says how it was
+made.
 """
 
 import dataclasses
 
+from minivae import settings
 from minivae.data import TOY2D
+from minivae.errors import ConfigError
 from minivae.model import architecture
 
 # What a field left at None becomes, by kind of dataset. Images: the pytorch/examples VAE.
@@ -49,7 +53,18 @@ class TrainConfig:
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        self._check()
         self.hidden = tuple(self.hidden)
+
+    def _check(self):
+        """ConfigError naming the first field outside what minivae.settings allows it."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None and field.default is None:
+                continue  # optional and left unset (clip, limit, data_dir)
+            problem = settings.problem_with(field.name, value)
+            if problem:
+                raise ConfigError(f"TrainConfig: {field.name} {problem}")
 
     def architecture(self, input_dim):
         """The model's architecture for data of `input_dim` dimensions (see model.architecture)."""

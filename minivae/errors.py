@@ -26,6 +26,10 @@ class DataError(MinivaeError, ValueError):
     """A dataset or data file that is missing, corrupt, or holds values the model cannot take."""
 
 
+class ConfigError(MinivaeError, ValueError):
+    """A setting of a run outside what it may be: an unknown name, a size below 1, a NaN rate."""
+
+
 class CheckpointError(MinivaeError):
     """A checkpoint that is truncated, corrupt, or of another architecture."""
 

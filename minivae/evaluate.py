@@ -18,6 +18,7 @@ import numpy as np
 
 from minivae import backend
 from minivae.function import no_grad
+from minivae.inputs import check_layout
 from minivae.ops.vae import kl_terms
 from minivae.progress import ProgressBar
 from minivae.rng import CounterRNG
@@ -31,6 +32,7 @@ def mean_elbo_terms(model, x, beta=1.0, batch_size=1000):
 
     For an autoencoder, which has no KL and no ELBO, "neg_elbo" and "kl" are None.
     """
+    check_layout(x, "mean_elbo_terms")
     noise = CounterRNG(EVAL_SEED)
     recon_sum, kl_sum = 0.0, 0.0
     with no_grad():
@@ -46,6 +48,7 @@ def mean_elbo_terms(model, x, beta=1.0, batch_size=1000):
 
 def latent_statistics(model, x, batch_size=1000):
     """mu (N, L) as NumPy, and the KL of each latent dimension averaged over x: (L,)."""
+    check_layout(x, "latent_statistics")
     mus, kl_sum = [], 0.0
     with no_grad():
         for start in range(0, len(x), batch_size):
@@ -63,6 +66,7 @@ def active_units(mu):
 
 def iwae_negative_log_likelihood(model, x, k, batch_size=100, progress=None):
     """Mean over x of the IWAE estimate of -log p(x) with k importance samples."""
+    check_layout(x, "iwae_negative_log_likelihood")
     noise = CounterRNG(EVAL_SEED)
     total = 0.0
     bar = ProgressBar(len(x), f"IWAE k={k}", enabled=progress)

@@ -11,6 +11,7 @@ latent.png           the codes mu(x) coloured by class (or by a generating facto
 latent-<factor>.png  for datasets with known generating factors, one scatter per factor
 manifold.png         a 2-D latent only: the decoder over a regular grid of z in [-3, 3]^2
 interpolations.png   decodings along the straight line between the codes of two test inputs
+                     (one row per pair of test inputs, up to six; none with a single input)
 traversals.png       one latent dimension varied over [-3, 3], the others held at one code;
                      the dimensions with the largest KL (the ones in use) first
 points.png           2-D toy datasets: the test points beside the model's samples
@@ -27,6 +28,8 @@ from minivae.rng import CounterRNG
 from minivae.runs import read_metrics
 
 SCATTER_POINTS = 5000
+RECONSTRUCTIONS = 30  # test inputs shown with their reconstructions (fewer if fewer exist)
+INTERPOLATION_PAIRS = 6  # rows of interpolations, each between two test codes
 TRAVERSAL_DIMS = 8
 TRAVERSAL_VALUES = np.linspace(-3, 3, 9)
 
@@ -45,11 +48,19 @@ def codes(model, x, batch_size=1000):
 
 
 def principal_plane(z):
-    """z (N, L) projected on its first two principal components, and the variance each keeps."""
+    """z (N, L) projected on its first two principal components, and the variance each keeps.
+
+    Codes with fewer than two components (one latent dimension, or one example) get zeros for
+    the missing ones, so the plane is always (N, 2).
+    """
     centred = z - z.mean(axis=0)
     _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-    explained = singular**2 / (singular**2).sum()
-    return centred @ vt[:2].T, explained[:2]  # (N, L) @ (L, 2) -> (N, 2)
+    kept = min(2, len(singular))
+    plane, explained = np.zeros((len(z), 2)), np.zeros(2)
+    plane[:, :kept] = centred @ vt[:kept].T  # (N, L) @ (L, kept) -> (N, kept)
+    variance = singular**2
+    explained[:kept] = variance[:kept] / max(variance.sum(), np.finfo(float).tiny)
+    return plane, explained
 
 
 def write_figures(run, run_dir):
@@ -94,17 +105,21 @@ def _image_figures(model, x, shape, prior, is_vae, path):
     def images(flat):  # (N, D) -> (N, H, W); a Gaussian decoder's mean may stray outside [0, 1]
         return np.clip(np.asarray(flat), 0, 1).reshape(-1, *shape)  # (N, D) -> (N, H, W)
 
-    written = [path("reconstructions.png"), path("samples.png"), path("interpolations.png")]
-    recons = backend.to_numpy(model.reconstruct(x[:30]))
-    plots.reconstructions(images(x[:30]), images(recons), written[0])
+    written = [path("reconstructions.png"), path("samples.png")]
+    recons = backend.to_numpy(model.reconstruct(x[:RECONSTRUCTIONS]))
+    plots.reconstructions(images(x[:RECONSTRUCTIONS]), images(recons), written[0])
     title = (
         "Samples from the prior, z ~ N(0, I)"
         if is_vae
         else ("Autoencoder decoder at z ~ N(0, I): it has no prior, so these are not samples")
     )
     plots.samples(images(decode_mean(model, prior)), written[1], title=title)
-    strips = [backend.to_numpy(model.interpolate(x[2 * i], x[2 * i + 1], 10)) for i in range(6)]
-    plots.interpolations(np.stack([images(s) for s in strips]), written[2])  # (6, 10, H, W)
+    pairs = min(INTERPOLATION_PAIRS, len(x) // 2)  # as many as the test examples allow
+    if pairs:
+        written.append(path("interpolations.png"))
+        strips = [backend.to_numpy(model.interpolate(x[2 * i], x[2 * i + 1], 10))
+                  for i in range(pairs)]  # fmt: skip
+        plots.interpolations(np.stack([images(s) for s in strips]), written[-1])  # (P, 10, H, W)
     if is_vae:
         written.append(path("traversals.png"))
         _traversals(model, x, images, written[-1])
@@ -138,7 +153,8 @@ def _latent_figures(model, x, test, path):
     else:
         plane, explained = principal_plane(z)
         axis_labels = (f"PC1 ({explained[0]:.0%} of variance)", f"PC2 ({explained[1]:.0%})")
-        note = f" (first two principal components of {z.shape[1]} dims)"
+        dims = "one dim" if z.shape[1] == 1 else f"{z.shape[1]} dims"
+        note = f" (first two principal components of {dims})"
     what = "mu(x)" if model.config["kind"] == "vae" else "z = f(x)"
     written = [path("latent.png")]
     labels = None if test.labels is None else test.labels[: len(x)]

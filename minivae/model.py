@@ -21,9 +21,10 @@ import math
 
 import numpy as np
 
-from minivae import ops
-from minivae.errors import ShapeError
+from minivae import backend, ops
+from minivae.errors import DTypeError, ShapeError
 from minivae.function import fast_forms_enabled, no_grad
+from minivae.inputs import check_layout, check_values
 from minivae.nn import MLP, Module, Parameter
 from minivae.rng import CounterRNG, counter_normal
 from minivae.tensor import Tensor
@@ -62,14 +63,26 @@ class Decoder(Module):
 
 
 def as_model_input(model, x):
-    """x as an array of the model's dtype on its device, after checking it has shape (B, D)."""
-    shape = getattr(x, "shape", None)
-    if shape is None or len(shape) != 2 or shape[1] != model.config["input_dim"]:
+    """x as an array of the model's dtype on its device, after checking the model can take it.
+
+    x must be a NumPy or CuPy array of shape (B, D), B >= 1 rows of the model's D inputs, of real
+    numbers (see minivae.inputs), finite, and in [0, 1] for a Bernoulli likelihood. Every call
+    checks, since the model cannot tell data the trainer validated from anything else; the
+    value check costs two reductions (min and max) of the batch.
+    """
+    name = type(model).__name__
+    if not backend.is_array(x):
+        raise DTypeError(f"{name}: x must be a NumPy array (or CuPy, on the GPU), got "
+                         f"{type(x).__name__}; convert it with np.asarray(x)")  # fmt: skip
+    if x.ndim != 2 or x.shape[1] != model.config["input_dim"]:
         raise ShapeError(
-            f"{type(model).__name__}: x has shape {shape} but the model takes (B, "
+            f"{name}: x has shape {x.shape} but the model takes (B, "
             f"{model.config['input_dim']}): one flattened example per row"
         )
-    return model.xp.asarray(x, dtype=model.dtype)
+    check_layout(x, name)
+    x = model.xp.asarray(x, dtype=model.dtype)
+    check_values(x, model.config["likelihood"], name)
+    return x
 
 
 @dataclasses.dataclass

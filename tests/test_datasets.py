@@ -8,7 +8,7 @@ import pytest
 from minivae.data import DATASET_NAMES, load_dataset
 from minivae.data.batches import binarize, check_inputs
 from minivae.data.sprites import make_sprites
-from minivae.errors import DataError
+from minivae.errors import DataError, ShapeError
 from minivae.train import TrainConfig, train
 
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -71,7 +71,7 @@ def test_check_inputs_names_what_is_wrong():
     with pytest.raises(DataError, match=r"needs values in \[0, 1\], found \[0, 255\].*x / 255"):
         check_inputs(np.array([[0.0, 255.0]]), "bernoulli")
     check_inputs(np.array([[-3.0, 255.0]]), "gaussian")
-    with pytest.raises(DataError, match=r"expected an array \(N, D\).*shape \(2, 28, 28\)"):
+    with pytest.raises(ShapeError, match=r"expected an array \(N, D\).*shape \(2, 28, 28\)"):
         check_inputs(np.zeros((2, 28, 28)), "bernoulli")
 
 

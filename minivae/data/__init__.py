@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from minivae.data import sources, sprites, toy2d
-from minivae.data.idx import read_idx
+from minivae.data.idx import FIX, read_idx
 from minivae.errors import DataError
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -65,11 +65,34 @@ def _toy2d(name, n, seed):
 
 def _idx_split(name, images_path, labels_path, class_names):
     images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(f"{images_path}: expected uint8 images (N, H, W), got {images.dtype} "
-                        f"{images.shape}")  # fmt: skip
-    if labels.shape != images.shape[:1]:
-        raise DataError(f"{labels_path} holds {labels.shape} labels for {len(images)} images in "
-                        f"{images_path}: the two files do not belong together")  # fmt: skip
+    _check_images(images_path, images)
+    _check_labels(labels_path, labels, images_path, len(images), len(class_names))
     x = images.reshape(len(images), -1).astype(np.float32) / 255  # (N, H, W) -> (N, D)
     return Dataset(name, x, labels.astype(np.int64), class_names, image_shape=images.shape[1:])
+
+
+def _check_images(path, images):
+    """DataError unless `images` is a non-empty (N, H, W) uint8 array."""
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataError(f"{path}: expected uint8 images (N, H, W), got {images.dtype} "
+                        f"{images.shape}; {FIX}")  # fmt: skip
+    if 0 in images.shape:
+        empty = "no images" if len(images) == 0 else "images with no pixels"
+        raise DataError(f"{path}: its header says shape {images.shape}, {empty}; {FIX}")
+
+
+def _check_labels(path, labels, images_path, n_images, n_classes):
+    """DataError unless `labels` holds one integer class in [0, n_classes) per image."""
+    if labels.shape != (n_images,):
+        raise DataError(f"{path} holds {labels.shape} labels for {n_images} images in "
+                        f"{images_path}: the two files do not belong together")  # fmt: skip
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: labels must be integers (IDX type 0x08), got {labels.dtype}; "
+                        f"{FIX}")  # fmt: skip
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= n_classes:
+        first = int(np.argmax((labels < 0) | (labels >= n_classes)))
+        raise DataError(
+            f"{path}: labels must be classes 0 to {n_classes - 1}, found {low} to {high} (the "
+            f"first outside in example {first}); {FIX}"
+        )

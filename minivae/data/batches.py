@@ -10,7 +10,7 @@ Binarization turns an intensity p in [0, 1] into a 0/1 pixel drawn from Bernoull
 import numpy as np
 
 from minivae.backend import get_array_module
-from minivae.errors import DataError
+from minivae.inputs import check_layout, check_values
 
 BINARIZATIONS = ("none", "static", "dynamic")
 
@@ -27,21 +27,7 @@ def binarize(x, rng):
 
 
 def check_inputs(x, likelihood, name="data"):
-    """Raise a DataError saying what is wrong with x (N, D) for this likelihood, if anything."""
-    if x.ndim != 2:
-        raise DataError(
-            f"{name}: expected an array (N, D), one flattened example per row, got shape "
-            f"{x.shape}; reshape images with x.reshape(len(x), -1)"
-        )
-    finite = np.isfinite(x)
-    if not finite.all():
-        bad = np.argwhere(~finite)
-        raise DataError(
-            f"{name}: {len(bad)} values are NaN or infinite (the first in example {bad[0][0]}, "
-            f"feature {bad[0][1]}); clean or drop those examples before training"
-        )
-    if likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
-        raise DataError(
-            f"{name}: the Bernoulli likelihood needs values in [0, 1], found [{x.min():.4g}, "
-            f"{x.max():.4g}]; rescale (8-bit pixels: x / 255) or use --likelihood gaussian"
-        )
+    """Raise saying what is wrong with x (N, D) for this likelihood, if anything (see
+    minivae.inputs): the trainer checks each dataset once, before the first step."""
+    check_layout(x, name)
+    check_values(x, likelihood, name)

@@ -12,10 +12,19 @@ An IDX file is a header and a block of numbers, all big-endian:
 MNIST's training images, for example, start 00 00 08 03 | 60000 | 28 | 28, then 47,040,000
 bytes of pixels. The files are usually gzip-compressed; `read_idx` tells by the first two bytes
 (0x1f 0x8b), not by the name.
+
+Reading trusts nothing in the file. It reads the header, then the bytes the header promises and
+one more (to tell a file that is too long), in chunks, so memory follows what the file holds and
+not what a corrupt header claims: a small gzip file that inflates to gigabytes (a "gzip bomb")
+costs no more than the array its header describes. Headers that promise more than NumPy can
+hold or than MAX_DATA_BYTES are refused before anything is allocated, and so is anything that is
+not a regular file (opening a named pipe would wait forever for a writer).
 """
 
 import gzip
+import math
 import os
+import stat
 import struct
 import zlib
 
@@ -32,32 +41,23 @@ TYPES = {
     0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_NDIM = 32  # the most axes NumPy 1 holds (NumPy 2: 64); the datasets' files have 1 or 3
+MAX_DATA_BYTES = 2**31  # 2 GiB: far above MNIST's largest file (47 MB of pixels)
+CHUNK_BYTES = 1 << 20  # read 1 MiB at a time
 FIX = "delete it and fetch the dataset again (or pass --data-dir with good copies)"
 
 
 def read_idx(path):
     """The array stored in the IDX file at `path` (native byte order)."""
-    raw = _read_bytes(path)
-    if len(raw) < 4 or raw[0:2] != b"\x00\x00" or raw[2] not in TYPES:
-        raise DataError(
-            f"{path} is not an IDX file: it starts with {raw[:4].hex(' ') or 'nothing'}, "
-            f"expected 00 00 <type> <ndim>; {FIX}"
-        )
-    dtype, ndim = TYPES[raw[2]], raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: the header promises {ndim} dimensions but the file ends; {FIX}")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header
-    if found != expected:
-        raise DataError(
-            f"{path}: the header says shape {shape} of {dtype.name} ({expected} bytes of data) "
-            f"but the file holds {found}: it is {'truncated' if found < expected else 'too long'}; "
-            f"{FIX}"
-        )
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    with _open_regular_file(path) as raw:
+        gzipped = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if gzipped else raw
+        try:
+            return _parse(stream, path)
+        except (EOFError, OSError, zlib.error) as err:  # what gzip and the disk raise
+            what = "the gzip stream is truncated or corrupt" if gzipped else "it cannot be read"
+            raise DataError(f"{path}: {what} ({err}); {FIX}") from None
 
 
 def write_idx(path, array, compress=None):
@@ -76,14 +76,70 @@ def write_idx(path, array, compress=None):
         f.write(data)
 
 
-def _read_bytes(path):
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
+def _open_regular_file(path):
+    """`path` opened for binary reading, after checking (without opening it) that it is a file."""
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
-        raise DataError(f"{path}: the gzip stream is truncated or corrupt ({err}); {FIX}") from None
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}); check the path") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else (
+            "a named pipe" if stat.S_ISFIFO(mode) else "a device or socket")  # fmt: skip
+        raise DataError(
+            f"{path} is {kind}, not a regular file: pass the path of the IDX file itself"
+        )
+    try:
+        return open(path, "rb")
+    except OSError as err:
+        reason = err.strerror
+        raise DataError(f"{path}: cannot be opened ({reason}); check its permissions") from None
+
+
+def _parse(stream, path):
+    """Header, then exactly the promised data, from a binary stream; DataError when they differ."""
+    head = _read_at_most(stream, 4)
+    if len(head) < 4 or head[0:2] != b"\x00\x00" or head[2] not in TYPES:
+        raise DataError(
+            f"{path} is not an IDX file: it starts with {head.hex(' ') or 'nothing'}, "
+            f"expected 00 00 <type> <ndim>; {FIX}"
+        )
+    dtype, ndim = TYPES[head[2]], head[3]
+    if ndim > MAX_NDIM:
+        raise DataError(f"{path}: the header promises {ndim} dimensions, more than the "
+                        f"{MAX_NDIM} an array may have; the header is corrupt; {FIX}")  # fmt: skip
+    sizes = _read_at_most(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise DataError(f"{path}: the header promises {ndim} dimensions but the file ends; {FIX}")
+    shape = struct.unpack(f">{ndim}I", sizes)
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: no overflow
+    if expected > MAX_DATA_BYTES:
+        raise DataError(
+            f"{path}: the header promises shape {shape} of {dtype.name}, {expected:,} bytes, "
+            f"more than the {MAX_DATA_BYTES:,} minivae reads; the header is corrupt; {FIX}"
+        )
+    data = _read_at_most(stream, expected)
+    if len(data) < expected:
+        problem = f"holds {len(data)}: it is truncated"
+    elif stream.read(1):  # one byte past the promise is enough to know
+        problem = "holds more: it is too long"
+    else:
+        problem = None
+    if problem:
+        raise DataError(f"{path}: the header says shape {shape} of {dtype.name} ({expected} "
+                        f"bytes of data) but the file {problem}; {FIX}")  # fmt: skip
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _read_at_most(stream, n):
+    """Up to n bytes from `stream`, fewer where it ends; read in chunks, so a promise of n bytes
+    allocates only as much as the stream really holds."""
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(min(CHUNK_BYTES, n - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
