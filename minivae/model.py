@@ -62,13 +62,14 @@ class Decoder(Module):
         return ops.sigmoid(output) if self.likelihood == "bernoulli" else output
 
 
-def as_model_input(model, x):
+def as_model_input(model, x, validated=False):
     """x as an array of the model's dtype on its device, after checking the model can take it.
 
     x must be a NumPy or CuPy array of shape (B, D), B >= 1 rows of the model's D inputs, of real
     numbers (see minivae.inputs), finite, and in [0, 1] for a Bernoulli likelihood. Every call
-    checks, since the model cannot tell data the trainer validated from anything else; the
-    value check costs two reductions (min and max) of the batch.
+    checks the shape and dtype. The values are checked too (two reductions of the batch, min and
+    max, whose results the host must read: on the GPU that waits for the device) unless the
+    caller says `validated`, as the trainer does for batches of a dataset it checked whole.
     """
     name = type(model).__name__
     if not backend.is_array(x):
@@ -81,7 +82,8 @@ def as_model_input(model, x):
         )
     check_layout(x, name)
     x = model.xp.asarray(x, dtype=model.dtype)
-    check_values(x, model.config["likelihood"], name)
+    if not validated:
+        check_values(x, model.config["likelihood"], name)
     return x
 
 
@@ -136,8 +138,8 @@ class EncoderDecoder(Module):
             latent_dim, tuple(hidden)[::-1], input_dim, likelihood, rng, activation, dtype, xp
         )
 
-    def _array(self, x):
-        return as_model_input(self, x)
+    def _array(self, x, validated=False):
+        return as_model_input(self, x, validated)
 
     def decode(self, z):
         """z (B, L) -> decoder output (logits or means) (B, D)."""
@@ -175,7 +177,10 @@ class VAE(EncoderDecoder):
 
     def encode(self, x):
         """x (B, D) -> mu (B, L), logvar (B, L)."""
-        mu, logvar = ops.split(self.encoder(self._array(x)), 2, axis=1)  # (B, 2L) -> 2 x (B, L)
+        return self._encode(self._array(x))
+
+    def _encode(self, x):  # x already checked
+        mu, logvar = ops.split(self.encoder(x), 2, axis=1)  # (B, 2L) -> 2 x (B, L)
         return mu, logvar
 
     def code(self, x):
@@ -183,7 +188,7 @@ class VAE(EncoderDecoder):
         with no_grad():
             return self.encode(x)[0].data
 
-    def loss(self, x, beta=1.0, noise=None):
+    def loss(self, x, beta=1.0, noise=None, validated=False):
         """The negative ELBO of each example in parts (see LossTerms): one z per example.
 
             z = mu + sigma * eps,  eps ~ N(0, I)          (reparameterize)
@@ -191,10 +196,11 @@ class VAE(EncoderDecoder):
             kl = KL(q(z|x) || p(z)) in closed form        (gaussian_kl)
 
         Row n of eps is the next stream of `noise` (default: the model's own CounterRNG).
+        `validated`: skip the scan of x's values (see as_model_input), for checked data.
         """
         noise = self.noise if noise is None else noise
-        x = self._array(x)
-        mu, logvar = self.encode(x)  # q(z|x) = N(mu, diag(sigma^2)), (B, L) each
+        x = self._array(x, validated)
+        mu, logvar = self._encode(x)  # q(z|x) = N(mu, diag(sigma^2)), (B, L) each
         z, kl = self.sample_and_kl(mu, logvar, noise)
         recon = self.decoder.nll(self.decode(z), x)  # (B,)
         return LossTerms(objective=recon + beta * kl, recon=recon, kl=kl)
@@ -239,7 +245,7 @@ class VAE(EncoderDecoder):
         chunk = chunk or max(1, min(k, 2**20 // (batch * x.shape[1])))
         seed, stream = noise.seed, noise.next_streams(batch)  # one stream per example
         with no_grad():
-            mu, logvar = (t.data for t in self.encode(x))  # (B, L) each
+            mu, logvar = (t.data for t in self._encode(x))  # (B, L) each
             sigma = xp.exp(0.5 * logvar)
             chunk_sums = []  # log sum_i w_i over each chunk's samples, (B,) each
             for start in range(0, k, chunk):

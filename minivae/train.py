@@ -171,7 +171,7 @@ class Trainer:
 
     def train_step(self, x, beta):
         """One optimizer step on the batch x: forward, backward, (clip,) Adam or SGD."""
-        terms = self.model.loss(x, beta, noise=self.noise)
+        terms = self.model.loss(x, beta, noise=self.noise, validated=True)  # checked at load
         loss = terms.objective.mean()
         self.optimizer.zero_grad()
         loss.backward()

@@ -132,3 +132,13 @@ def test_columns_of_nothing_are_refused():
 def test_evaluation_of_no_examples_is_refused(evaluate):
     with pytest.raises(ShapeError, match="holds no examples"):
         evaluate(model_for("VAE"), np.zeros((0, D), np.float32))
+
+
+def test_the_trainer_skips_only_the_value_scan_of_batches_it_validated_at_load():
+    model = VAE(4, hidden=(3,), latent_dim=2)
+    bad = np.full((2, 4), 2.0, dtype=np.float32)  # outside [0, 1] for the Bernoulli likelihood
+    with pytest.raises(DataError, match="needs values in"):
+        model.loss(bad)
+    model.loss(bad, validated=True)  # the caller vouches for the values: no scan
+    with pytest.raises(ShapeError):
+        model.loss(np.zeros((2, 5), np.float32), validated=True)  # the shape is always checked

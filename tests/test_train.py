@@ -93,9 +93,9 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     loss = trainer.model.loss
     calls = {"n": 0}
 
-    def loss_turning_nan(x, beta=1.0, noise=None):
+    def loss_turning_nan(x, beta=1.0, noise=None, validated=False):
         calls["n"] += 1
-        terms = loss(x, beta, noise)
+        terms = loss(x, beta, noise, validated)
         if calls["n"] == 3:
             terms.objective = terms.objective * float("nan")
         return terms
