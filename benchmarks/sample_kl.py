@@ -32,15 +32,8 @@ SIZES = [(128, 20), (4096, 256), (65536, 1024), (2**22, 20)]
 
 
 def gpu_or_reason():
-    cupy = backend.cupy
-    if cupy is None:
-        return None, 'CuPy is not installed (pip install "minivae[gpu-cuda13]")'
-    try:
-        if cupy.cuda.runtime.getDeviceCount() == 0:
-            return None, "CuPy finds no GPU"
-    except cupy.cuda.runtime.CUDARuntimeError as error:
-        return None, f"CuPy finds no usable GPU: {error}"
-    return cupy, None
+    reason = backend.why_no_gpu()
+    return (None, reason) if reason else (backend.cupy, None)
 
 
 def torch_on_gpu():

@@ -45,24 +45,26 @@ def module_for_device(device):
                 'device "gpu" needs CuPy and a GPU: pip install "minivae[gpu-cuda13]" '
                 '(CUDA 13 driver) or "minivae[gpu-cuda12]" (CUDA 12)'
             )
-        _check_a_gpu_is_there()
+        problem = why_no_gpu()
+        if problem:
+            raise MinivaeError(
+                f'device "gpu": {problem}: check the NVIDIA driver (nvidia-smi lists the GPUs '
+                "it sees), or use --device cpu"
+            )
         return cupy
     raise MinivaeError(f'unknown device {device!r}: use "cpu" or "gpu"')
 
 
 @functools.cache
-def _check_a_gpu_is_there():
+def why_no_gpu():
+    """None when CuPy is installed and sees a GPU; otherwise why not, in words."""
+    if cupy is None:
+        return 'CuPy is not installed (pip install "minivae[gpu-cuda13]")'
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as err:
-        count, reason = 0, f" ({err})"
-    else:
-        reason = ""
-    if count == 0:
-        raise MinivaeError(
-            f'device "gpu": CuPy is installed but finds no GPU{reason}: check the NVIDIA '
-            "driver (nvidia-smi lists the GPUs it sees), or use --device cpu"
-        )
+        return f"CuPy is installed but finds no usable GPU ({err})"
+    return None if count else "CuPy is installed but finds no GPU"
 
 
 def step_scalar(xp, value, dtype):

@@ -16,12 +16,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minivae import ops
+from minivae import backend, ops
 from minivae.autoencoder import Autoencoder
 from minivae.function import plain_forms
 from minivae.model import VAE
 from minivae.ops import activations, elementwise, likelihoods, linalg, reduce, shape, vae
 from minivae.rng import CounterRNG
+from minivae.tensor import Tensor
 
 
 class Picker:
@@ -113,6 +114,21 @@ def forms(function, xp=np):
 def on_device(inputs, xp):
     """A case's drawn inputs with every NumPy array moved to the array module `xp`."""
     return [xp.asarray(v) if isinstance(v, np.ndarray) else v for v in inputs]
+
+
+def outputs_and_gradients(case, inputs, mode, seed=0):
+    """The case's outputs and the gradients of sum(u * outputs) for a random u, run in `mode`
+    on the array module of `inputs`; all as NumPy arrays, for comparing forms and devices."""
+    leaves = [Tensor(v, requires_grad=True) if getattr(v, "dtype", None) is not None
+              and v.dtype.kind == "f" else v for v in inputs]  # fmt: skip
+    with running(mode):
+        outputs = case.call(*leaves)
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    rng = np.random.default_rng(seed)
+    for out in outputs:
+        out.backward(out.xp.asarray(rng.standard_normal(out.shape).astype(out.dtype)))
+    grads = [leaf.grad for leaf in leaves if isinstance(leaf, Tensor)]
+    return [backend.to_numpy(a) for a in [o.data for o in outputs] + grads]
 
 
 def _binary(p):

@@ -63,10 +63,16 @@ class SavedRun:
     test_x: np.ndarray  # its inputs prepared as in training (binarized if the run was)
 
 
-def load_run(run_dir):
-    """A finished (or interrupted) run, read back from its checkpoint."""
+def load_run(run_dir, device=None):
+    """A finished (or interrupted) run, read back from its checkpoint.
+
+    The model goes to the run's own device, or to `device` ("cpu" or "gpu") when given: a run
+    trained on the GPU reads back on a machine without one, and the other way round.
+    """
     meta, params, _, _ = load_checkpoint(os.path.join(run_dir, CHECKPOINT))
     config = TrainConfig(**meta["config"])
+    if device is not None:
+        config = dataclasses.replace(config, device=device)
     train_set, test_set = load_dataset(config.dataset, data_dir=config.data_dir)
     _, test_x = prepare_data(config, train_set, test_set)
     model = build_model(

@@ -10,7 +10,7 @@ import pytest
 
 import minivae
 from minivae import Tensor, ops
-from minivae.catalog import CASES, RandomPicker, forms, running
+from minivae.catalog import CASES, RandomPicker, forms, outputs_and_gradients, running
 from minivae.function import fast_forms_enabled
 from minivae.model import VAE
 from minivae.rng import CounterRNG, counter_normal
@@ -19,18 +19,6 @@ from minivae.train import TrainConfig, train
 
 FAST_CASES = [case for case in CASES if len(forms(case.function)) > 1]
 TOLERANCE = {np.float32: 2e-6, np.float64: 1e-13}
-
-
-def values_and_gradients(case, inputs, mode, seed):
-    """The op's outputs and the gradients of sum(u * outputs) for a random u, in `mode`."""
-    leaves = [Tensor(v, requires_grad=True) for v in inputs]
-    with running(mode):
-        outputs = case.call(*leaves)
-    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-    rng = np.random.default_rng(seed)
-    for out in outputs:
-        out.backward(rng.standard_normal(out.shape).astype(out.dtype))
-    return [o.data for o in outputs] + [leaf.grad for leaf in leaves]
 
 
 def test_there_are_fast_forms_to_compare():
@@ -43,8 +31,8 @@ def test_there_are_fast_forms_to_compare():
 def test_each_fast_form_equals_its_plain_form(case, seed, dtype):
     inputs = [v.astype(dtype) for v in case.draw(RandomPicker(seed))]
     inputs[0] = inputs[0] * 4  # logits well beyond +-1, where the stable forms matter
-    plain = values_and_gradients(case, inputs, "plain", seed)
-    fast = values_and_gradients(case, inputs, "fast", seed)
+    plain = outputs_and_gradients(case, inputs, "plain", seed)
+    fast = outputs_and_gradients(case, inputs, "fast", seed)
     width = inputs[0].shape[1]  # the row sums add up this many roundings
     for p, f in zip(plain, fast, strict=True):
         assert p.dtype == f.dtype == dtype

@@ -24,17 +24,7 @@ from minivae.rng import counter_normal
 cupy = backend.cupy
 
 
-def why_no_gpu():
-    if cupy is None:
-        return 'CuPy is not installed (pip install "minivae[gpu-cuda13]")'
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except cupy.cuda.runtime.CUDARuntimeError as error:
-        return f"CuPy finds no usable GPU: {error}"
-    return None if count else "CuPy finds no GPU"
-
-
-pytestmark = pytest.mark.skipif(why_no_gpu() is not None, reason=str(why_no_gpu()))
+pytestmark = pytest.mark.skipif(backend.why_no_gpu() is not None, reason=str(backend.why_no_gpu()))
 
 
 def nan_like(array):
