@@ -68,6 +68,7 @@ TRAIN_SETTINGS = {
     "--seed": None,
     "--dtype": None,
     "--device": None,
+    "--cuda-graph": "GPU: capture one training step in a CUDA graph and replay it per batch",
     "--limit": "use only the first N examples of each split",
 }
 
@@ -125,6 +126,8 @@ def _add_setting(parser, flag, text):
     limit = settings.LIMITS[flag[2:].replace("-", "_")]
     if isinstance(limit, settings.Names):
         parser.add_argument(flag, choices=limit.names, help=text)
+    elif isinstance(limit, settings.Flag):
+        parser.add_argument(flag, action="store_true", default=None, help=text)
     else:
         parser.add_argument(flag, type=_checked(limit), help=text)
 

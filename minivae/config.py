@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float32"
     device: str = "cpu"
+    cuda_graph: bool = False  # replay one captured training step per batch (GPU only)
     limit: int | None = None  # use only the first N examples of each split (quick runs, tests)
     out: str = "runs/default"
 
@@ -65,6 +66,17 @@ class TrainConfig:
             problem = settings.problem_with(field.name, value)
             if problem:
                 raise ConfigError(f"TrainConfig: {field.name} {problem}")
+        if self.cuda_graph and self.device != "gpu":
+            raise ConfigError(
+                "TrainConfig: cuda_graph needs device 'gpu' (--cuda-graph runs on the GPU "
+                "only): add --device gpu, or leave --cuda-graph out"
+            )
+        if self.cuda_graph and self.binarize == "dynamic":
+            raise ConfigError(
+                "TrainConfig: cuda_graph cannot be used with binarize 'dynamic': its 0/1 pixels "
+                "are drawn on the host at every step, which a captured step cannot do; use "
+                "--binarize static, or leave --cuda-graph out"
+            )
 
     def architecture(self, input_dim):
         """The model's architecture for data of `input_dim` dimensions (see model.architecture)."""

@@ -86,6 +86,14 @@ class Names:
 
 
 @dataclasses.dataclass(frozen=True)
+class Flag:
+    """True or False."""
+
+    def problem(self, value):
+        return None if isinstance(value, bool) else f"must be True or False, got {value!r}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Sizes:
     """A sequence of layer widths, each a `width` Number; () means no hidden layer at all."""
 
@@ -133,6 +141,7 @@ LIMITS = {
     "seed": SEED,
     "dtype": Names(("float32", "float64")),
     "device": Names(DEVICES),
+    "cuda_graph": Flag(),
     "limit": COUNT,  # None: every example
 }
 

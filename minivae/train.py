@@ -15,6 +15,7 @@ train_neg_elbo, test_neg_elbo, test_recon, test_kl, epoch_seconds. An autoencode
 no ELBO: its rows hold null for train_neg_elbo, test_neg_elbo and test_kl.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -30,6 +31,7 @@ from minivae.data import load_dataset
 from minivae.data.batches import binarize
 from minivae.errors import MinivaeError, TrainingError
 from minivae.evaluate import mean_elbo_terms
+from minivae.graph_step import GraphStep
 from minivae.optim import SGD, Adam, clip_grad_norm
 from minivae.progress import ProgressBar
 from minivae.rng import CounterRNG
@@ -80,7 +82,9 @@ class Trainer:
         self.order_rng = np.random.default_rng(config.seed)  # the order of the batches
         self.binarize_rng = np.random.default_rng(config.seed + 1)  # dynamic binarization
         self.epoch, self.step = 0, 0  # epochs completed, optimizer steps taken
-        self.partial = None  # mid-epoch position: order, next batch, EpochSums, seconds
+        self.sums = EpochSums(self.xp)  # this epoch's loss sums, on the device
+        self.partial = None  # mid-epoch position: order, next batch, seconds
+        self.graph_step = GraphStep(self) if config.cuda_graph else None
         if resume:
             self._restore(architecture)
         elif os.path.exists(self.checkpoint_path):
@@ -117,35 +121,18 @@ class Trainer:
 
     def run_epoch(self, stop=None):
         """Train one epoch (or the rest of an interrupted one), evaluate, checkpoint, log."""
-        cfg = self.config
         if self.partial is None:
             order = self.order_rng.permutation(len(self.train_x))
-            self.partial = dict(order=order, next_batch=0, sums=EpochSums(self.xp), seconds=0.0)
+            self.partial = dict(order=order, next_batch=0, seconds=0.0)
+            self.sums.reset()
         p = self.partial
-        order = self.xp.asarray(p["order"])  # one transfer per epoch
-        size, batches = cfg.batch_size, self.steps_per_epoch
-        bar = ProgressBar(batches, f"epoch {self.epoch + 1}", enabled=self.progress)
+        bar = ProgressBar(self.steps_per_epoch, f"epoch {self.epoch + 1}", enabled=self.progress)
         started = time.perf_counter()
-        for b in range(p["next_batch"], batches):
-            x = self.train_x[order[b * size : (b + 1) * size]]  # (B, D), gathered on the device
-            if cfg.binarize == "dynamic":
-                x = binarize(x, self.binarize_rng)
-            terms, loss = self.train_step(x, self.beta_at(self.step))
-            p["sums"].add(loss, terms, len(x))
-            p["next_batch"] = b + 1
-            bar.update(b + 1, self._loss_so_far(loss, b))
-            if stop is not None and stop.requested and b + 1 < batches:
-                p["seconds"] += time.perf_counter() - started
-                bar.close()
-                self._save()
-                raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, batch {b + 1}/{batches}: "
-                    f"checkpoint written to {self.checkpoint_path}; run the same command with "
-                    "--resume to continue exactly where it stopped"
-                )
+        with self._stream():
+            self._train_batches(self.xp.asarray(p["order"]), bar, stop, started)  # order: once
         bar.close()
         seconds = p["seconds"] + time.perf_counter() - started
-        loss_mean, neg_elbo_mean = p["sums"].means()  # the epoch's one read from the device
+        loss_mean, neg_elbo_mean = self.sums.means()  # the epoch's one read from the device
         if not math.isfinite(loss_mean):
             self._stop_on(loss_mean, f"during epoch {self.epoch + 1} (the GPU's loss is read "
                           "once per epoch, so the step is not known)")  # fmt: skip
@@ -169,7 +156,36 @@ class Trainer:
         self._save()
         return row
 
-    def train_step(self, x, beta):
+    def _train_batches(self, order, bar, stop, started):
+        """The epoch's batches from p["next_batch"] on; order: the epoch's permutation (device)."""
+        cfg, p = self.config, self.partial
+        size, batches = cfg.batch_size, self.steps_per_epoch
+        for b in range(p["next_batch"], batches):
+            index = order[b * size : (b + 1) * size]  # (B,) on the device
+            beta = self.beta_at(self.step)
+            if self.graph_step is not None and len(index) == size:
+                self.graph_step.run(index, beta, self.sums)
+                loss = None
+            else:
+                x = self.train_x[index]  # (B, D), gathered on the device
+                if cfg.binarize == "dynamic":
+                    x = binarize(x, self.binarize_rng)
+                terms, loss = self.update(x, beta)
+                self.sums.add(loss, terms, len(x))
+            self.step += 1
+            p["next_batch"] = b + 1
+            bar.update(b + 1, self._loss_so_far(loss, b))
+            if stop is not None and stop.requested and b + 1 < batches:
+                p["seconds"] += time.perf_counter() - started
+                bar.close()
+                self._save()
+                raise Interrupted(
+                    f"interrupted at epoch {self.epoch + 1}, batch {b + 1}/{batches}: "
+                    f"checkpoint written to {self.checkpoint_path}; run the same command with "
+                    "--resume to continue exactly where it stopped"
+                )
+
+    def update(self, x, beta):
         """One optimizer step on the batch x: forward, backward, (clip,) Adam or SGD."""
         terms = self.model.loss(x, beta, noise=self.noise, validated=True)  # checked at load
         loss = terms.objective.mean()
@@ -178,13 +194,19 @@ class Trainer:
         if self.config.clip:
             clip_grad_norm(self.model.parameters(), self.config.clip)
         self.optimizer.step()
-        self.step += 1
         return terms, loss
+
+    def _stream(self):
+        """The CUDA stream the epoch's device work goes to: the graph's, in --cuda-graph runs
+        (and all of it is finished on leaving); otherwise the current one."""
+        if self.graph_step is None:
+            return contextlib.nullcontext()
+        return self.graph_step.finished_on_exit()
 
     def _loss_so_far(self, loss, b):
         """The loss for the progress bar, on the CPU only, where reading it costs nothing; there
         a loss that is not finite stops the run at once. The GPU's is read once per epoch."""
-        if self.xp is not np:
+        if self.xp is not np or loss is None:
             return ""
         value = float(loss.data)
         if not math.isfinite(value):
@@ -209,7 +231,7 @@ class Trainer:
             binarize_rng=self.binarize_rng.bit_generator.state,
             partial=None if self.partial is None else dict(
                 next_batch=self.partial["next_batch"], seconds=self.partial["seconds"],
-                sums=self.partial["sums"].state_dict(),
+                sums=self.sums.state_dict(),
             ),
         )  # fmt: skip
         arrays = {} if self.partial is None else {"order": self.partial["order"]}
@@ -228,9 +250,9 @@ class Trainer:
         self.epoch, self.step = meta["epoch"], meta["step"]
         if meta["partial"] is not None:
             saved = meta["partial"]
-            sums = EpochSums(self.xp, **saved["sums"])
+            self.sums.load_state_dict(saved["sums"])
             self.partial = dict(order=arrays["order"], next_batch=saved["next_batch"],
-                                seconds=saved["seconds"], sums=sums)  # fmt: skip
+                                seconds=saved["seconds"])  # fmt: skip
         keep_metrics_up_to(self.metrics_path, self.epoch)
 
 
@@ -242,25 +264,38 @@ def train(config, resume=False, progress=None, log=print):
 class EpochSums:
     """The epoch's running sums of the training loss and of the negative ELBO, in float64, kept
     where the model is: on the GPU adding to them never waits for the device, and `means()`
-    reads them once, at the end of the epoch."""
+    reads them once, at the end of the epoch. The two sums are arrays that stay the same
+    objects all run long (a captured CUDA graph adds to them); `reset` zeroes them in place."""
 
-    def __init__(self, xp, loss=0.0, neg_elbo=0.0, seen=0):
-        self.loss = xp.asarray(loss, dtype=np.float64)  # 0-d: sum of the batch means x B
-        self.neg_elbo = xp.asarray(neg_elbo, dtype=np.float64)  # 0-d: sum of recon + KL
-        self.seen = seen  # examples so far (a host count)
+    def __init__(self, xp):
+        self.loss = xp.zeros((), dtype=np.float64)  # sum over examples of the batch mean loss
+        self.neg_elbo = xp.zeros((), dtype=np.float64)  # sum over examples of recon + KL
+        self.seen = 0  # examples so far (a host count)
 
     def add(self, loss, terms, count):
+        self.accumulate(loss, terms, count)
+        self.seen += count
+
+    def accumulate(self, loss, terms, count):
+        """The device's part of `add`, all a captured step may do."""
         self.loss += count * loss.data.astype(np.float64)
         if terms.kl is not None:
             self.neg_elbo += terms.neg_elbo.data.sum(dtype=np.float64)
-        self.seen += count
 
     def means(self):
         """(mean loss, mean negative ELBO) per example over the epoch so far, as floats."""
         return float(self.loss) / self.seen, float(self.neg_elbo) / self.seen
 
+    def reset(self):
+        self.load_state_dict(dict(loss=0.0, neg_elbo=0.0, seen=0))
+
     def state_dict(self):
         return dict(loss=float(self.loss), neg_elbo=float(self.neg_elbo), seen=self.seen)
+
+    def load_state_dict(self, state):
+        self.loss.fill(state["loss"])
+        self.neg_elbo.fill(state["neg_elbo"])
+        self.seen = state["seen"]
 
 
 def _summary(row):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from minivae.checkpoint import load_checkpoint
-from minivae.errors import CheckpointError, MinivaeError, TrainingError
+from minivae.errors import CheckpointError, ConfigError, MinivaeError, TrainingError
 from minivae.runs import load_run, read_metrics
 from minivae.train import Interrupted, TrainConfig, Trainer, train
 
@@ -162,3 +162,10 @@ def test_load_run_gives_back_the_trained_model(tmp_path):
     np.testing.assert_array_equal(
         run.model.reconstruct(run.test_x[:3]), trainer.model.reconstruct(trainer.test_x[:3])
     )
+
+
+def test_cuda_graph_is_refused_where_it_cannot_run():
+    with pytest.raises(ConfigError, match="cuda_graph needs device 'gpu'"):
+        TrainConfig(cuda_graph=True)
+    with pytest.raises(ConfigError, match="binarize 'dynamic'"):
+        TrainConfig(cuda_graph=True, device="gpu", binarize="dynamic")
