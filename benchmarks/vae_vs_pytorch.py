@@ -27,7 +27,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 
 def parse_args():
@@ -47,63 +46,13 @@ import numpy as np  # noqa: E402
 
 try:
     import torch  # noqa: E402
-    import torch.nn.functional as F  # noqa: E402
 except ImportError:
     sys.exit('this benchmark needs PyTorch: pip install "minivae[bench]" (torch==2.13.0, CPU)')
 
+from torch_reference import BATCH, HIDDEN, LATENT, LR, TorchRun  # noqa: E402
+
 from minivae import plain_forms  # noqa: E402
 from minivae.train import TrainConfig, Trainer  # noqa: E402
-
-BATCH, LR, HIDDEN, LATENT = 128, 1e-3, 400, 20
-
-
-class TorchVAE(torch.nn.Module):
-    """pytorch/examples' VAE (fc1, fc21, fc22, fc3, fc4), with logits out instead of sigmoid."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc1 = torch.nn.Linear(784, HIDDEN)
-        self.fc21 = torch.nn.Linear(HIDDEN, LATENT)
-        self.fc22 = torch.nn.Linear(HIDDEN, LATENT)
-        self.fc3 = torch.nn.Linear(LATENT, HIDDEN)
-        self.fc4 = torch.nn.Linear(HIDDEN, 784)
-
-    def terms(self, x):
-        """(recon, kl), each (B,): summed BCE over pixels and the closed-form KL."""
-        h = F.relu(self.fc1(x))
-        mu, logvar = self.fc21(h), self.fc22(h)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        logits = self.fc4(F.relu(self.fc3(z)))
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-        return recon, kl
-
-
-class TorchRun:
-    def __init__(self, train_x, test_x, seed):
-        torch.manual_seed(seed)
-        self.train_x, self.test_x = torch.from_numpy(train_x), torch.from_numpy(test_x)
-        self.model = TorchVAE()
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
-        self.order_rng = np.random.default_rng(seed)  # the same batches as minivae's Trainer
-
-    def run_epoch(self):
-        order = torch.from_numpy(self.order_rng.permutation(len(self.train_x)))
-        start = time.perf_counter()
-        for i in range(0, len(order), BATCH):
-            x = self.train_x[order[i : i + BATCH]]
-            recon, kl = self.model.terms(x)
-            loss = (recon + kl).mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-        seconds = time.perf_counter() - start
-        total = 0.0
-        with torch.no_grad():
-            for x in self.test_x.split(1000):
-                recon, kl = self.model.terms(x)
-                total += float((recon + kl).sum())
-        return total / len(self.test_x), seconds
 
 
 def minivae_trainer(out):

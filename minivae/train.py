@@ -128,7 +128,7 @@ class Trainer:
         p = self.partial
         bar = ProgressBar(self.steps_per_epoch, f"epoch {self.epoch + 1}", enabled=self.progress)
         started = time.perf_counter()
-        with self._stream():
+        with self.device_stream():
             self._train_batches(self.xp.asarray(p["order"]), bar, stop, started)  # order: once
         bar.close()
         seconds = p["seconds"] + time.perf_counter() - started
@@ -196,7 +196,7 @@ class Trainer:
         self.optimizer.step()
         return terms, loss
 
-    def _stream(self):
+    def device_stream(self):
         """The CUDA stream the epoch's device work goes to: the graph's, in --cuda-graph runs
         (and all of it is finished on leaving); otherwise the current one."""
         if self.graph_step is None:
