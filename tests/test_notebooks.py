@@ -1,10 +1,11 @@
 """Every notebook runs top to bottom in a fresh kernel, within its time limits.
 
 The notebooks are jupytext percent scripts, notebooks/NN_name.py. Each test turns one into a
-notebook, executes it with nbclient in notebooks/ (as Jupyter would) with MPLBACKEND=Agg, and
-writes the executed copy, outputs and per-cell timings included, to build/notebooks/NN_name.ipynb
-for the docs to render without running the notebooks a second time. The notebooks assert what
-their prose claims, so a notebook that stops showing what it says fails here.
+notebook, executes it with nbclient in notebooks/ (as Jupyter would) with MPLBACKEND=Agg and
+one BLAS thread, and writes the executed copy, outputs and per-cell timings included, to
+build/notebooks/NN_name.ipynb for the docs to render without running the notebooks a second
+time. The notebooks assert what their prose claims, so a notebook that stops showing what it
+says fails here.
 
 A failure names the notebook and the cell (its index and first line): a cell that raises, one
 that runs past CELL_LIMIT seconds, one that takes the notebook past NOTEBOOK_LIMIT seconds, or a
@@ -77,8 +78,12 @@ def run_notebook(source, executed_path, cell_limit=CELL_LIMIT, notebook_limit=NO
     def where():
         return f"{source.stem}, cell {current['index']} ({current['line']!r})"
 
+    # One BLAS thread unless told otherwise: on a loaded 2-core machine OpenBLAS's two threads
+    # spin waiting for each other, and 3 epochs of a sprites VAE took 14 to 20 s instead of 2.4 s
+    # with one thread (measured at load 4). A notebook's time should not depend on that.
+    env = {"OPENBLAS_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg"}
     try:
-        client.execute(env={**os.environ, "MPLBACKEND": "Agg"})
+        client.execute(env=env)
     except errors.CellTimeoutError:
         limit = (
             f"the notebook's limit of {notebook_limit} s"
