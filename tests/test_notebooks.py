@@ -107,6 +107,15 @@ def test_the_notebooks_are_there():
     assert len(NOTEBOOKS) >= 5, f"expected notebooks/01_*.py ... 05_*.py, found {NOTEBOOKS}"
 
 
+def test_saving_a_notebook_from_jupyter_leaves_its_source_unchanged():
+    """Each source is as jupytext writes it (JupyterLab saves a .py through jupytext), so that
+    opening and saving a notebook makes no diff; its header keeps jupytext's version out."""
+    jupytext = import_tools()["jupytext"]
+    for source in NOTEBOOKS:
+        rewritten = jupytext.writes(jupytext.read(source), fmt="py:percent")
+        assert rewritten == source.read_text(), f"{source.name}: jupytext would rewrite it"
+
+
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(source):
     problem = run_notebook(source, BUILD / f"{source.stem}.ipynb")
