@@ -256,9 +256,17 @@ show(plots.interpolations, interpolation_strips(autoencoder_run.model, x_test, p
 
 # %%
 SEEDS = (0, 1, 2)
-vae_runs = {(beta, seed): train_quietly(f"sprites-8d-beta-{beta}-seed-{seed}", dataset="sprites",
-                                        latent_dim=8, epochs=6, beta=beta, seed=seed)
-            for beta in (1.0, 4.0) for seed in SEEDS}  # fmt: skip
+
+
+def train_sprites_vae(beta, seed):
+    return train_quietly(f"sprites-8d-beta-{beta}-seed-{seed}", dataset="sprites", latent_dim=8,
+                         epochs=6, beta=beta, seed=seed)  # fmt: skip
+
+
+vae_runs = {(1.0, seed): train_sprites_vae(1.0, seed) for seed in SEEDS}
+
+# %%
+vae_runs.update({(4.0, seed): train_sprites_vae(4.0, seed) for seed in SEEDS})
 sprites = vae_runs[1.0, 0].test_set
 x_sprites = vae_runs[1.0, 0].test_x  # (2000, 784)
 FACTORS = ("scale", "area", "x", "y")
