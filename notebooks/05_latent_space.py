@@ -410,8 +410,12 @@ show(plots.traversals, traversals, [dimension_label(d, correlations) for d in di
 # worse, because it learns slowly to use z and quickly to model the average image without it.
 #
 # KL warm-up (Bowman et al., 2016; Sonderby et al., 2016) lets the codes get established
-# first: beta rises linearly from 0 to 1 over the first epochs (`TrainConfig.warmup_epochs`,
-# `Trainer.beta_at`), so early on the model is an almost free autoencoder. Two runs, identical
+# first: beta rises linearly from 0 over the first epochs,
+#
+#     beta_t = beta * min(1, t / T),   t the optimizer step, T the steps of the warm-up epochs
+#
+# (`TrainConfig.warmup_epochs`, `Trainer.beta_at`), so early on the model is an almost free
+# autoencoder. Two runs, identical
 # but for the warm-up, each with L = 16 and decoder 16-256-256-784, watched epoch by epoch:
 # the test KL, and how many dimensions are in use (KL above 0.1 nats).
 
