@@ -1,0 +1,155 @@
+"""Every notebook runs top to bottom in a fresh kernel, within its time limits.
+
+The notebooks are jupytext percent scripts, notebooks/NN_name.py. Each test turns one into a
+notebook, executes it with nbclient in notebooks/ (as Jupyter would) with MPLBACKEND=Agg and
+one BLAS thread, and writes the executed copy, outputs and per-cell timings included, to
+build/notebooks/NN_name.ipynb for the docs to render without running the notebooks a second
+time. The notebooks assert what their prose claims, so a notebook that stops showing what it
+says fails here.
+
+A failure names the notebook and the cell (its index and first line): a cell that raises, one
+that runs past CELL_LIMIT seconds, one that takes the notebook past NOTEBOOK_LIMIT seconds, or a
+kernel that dies. The tools come with the dev extra (`pip install -e ".[dev]"`); without them
+these tests skip, except in CI (CI=true), where a missing tool is a failure.
+"""
+
+import importlib
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+BUILD = ROOT / "build" / "notebooks"
+CELL_LIMIT = 60  # seconds for any one cell
+NOTEBOOK_LIMIT = 120  # seconds for a whole notebook, kernel start included
+TOOLS = ("jupytext", "nbclient", "nbformat", "ipykernel")
+
+
+def import_tools():
+    """The notebook tools as modules, by name; a skip (a failure in CI) if one is missing."""
+    modules = {}
+    for name in TOOLS:
+        try:
+            modules[name] = importlib.import_module(name)
+        except ImportError:
+            message = f'the notebook tests need {name}: pip install -e ".[dev]"'
+            if os.environ.get("CI", "").lower() in ("1", "true"):
+                pytest.fail(f"{message} (missing in CI, so this is a failure)", pytrace=False)
+            pytest.skip(message)
+    return modules
+
+
+def run_notebook(source, executed_path, cell_limit=CELL_LIMIT, notebook_limit=NOTEBOOK_LIMIT):
+    """Execute the percent script `source` as a notebook; write the executed copy.
+
+    Returns None when every cell ran, else one message saying which cell failed and how.
+    The executed copy is written either way, with the run's seconds in its metadata.
+    """
+    tools = import_tools()
+    errors = importlib.import_module("nbclient.exceptions")
+    notebook = tools["jupytext"].read(source)
+    started = time.monotonic()
+    deadline = started + notebook_limit
+    current = {"index": None, "line": "", "by_notebook": False}
+
+    def on_cell_start(cell, cell_index):
+        current.update(index=cell_index, line=cell.source.strip().split("\n")[0])
+
+    def cell_timeout(cell):  # asked once per code cell, just before it runs
+        remaining = deadline - time.monotonic()
+        current["by_notebook"] = remaining < cell_limit
+        return max(1, math.ceil(min(cell_limit, remaining)))
+
+    client = tools["nbclient"].NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=cell_limit,
+        timeout_func=cell_timeout,
+        on_cell_start=on_cell_start,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(source.parent)}},
+    )
+
+    def where():
+        return f"{source.stem}, cell {current['index']} ({current['line']!r})"
+
+    # One BLAS thread unless told otherwise: on a loaded 2-core machine OpenBLAS's two threads
+    # spin waiting for each other, and 3 epochs of a sprites VAE took 14 to 20 s instead of 2.4 s
+    # with one thread (measured at load 4). A notebook's time should not depend on that.
+    env = {"OPENBLAS_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg"}
+    try:
+        client.execute(env=env)
+    except errors.CellTimeoutError:
+        limit = (
+            f"the notebook's limit of {notebook_limit} s"
+            if current["by_notebook"]
+            else f"the per-cell limit of {cell_limit} s"
+        )
+        return f"{where()}: timed out, taking the run past {limit}"
+    except errors.DeadKernelError:
+        return f"{where()}: the kernel died (out of memory, a crash in native code, or an exit)"
+    except errors.CellExecutionError as error:
+        traceback = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # without the terminal colours
+        return f"{where()}: raised {error.ename}: {error.evalue}\n{traceback}"
+    finally:
+        notebook.metadata["minivae"] = {"seconds": round(time.monotonic() - started, 1)}
+        executed_path.parent.mkdir(parents=True, exist_ok=True)
+        tools["nbformat"].write(notebook, executed_path)
+    return None
+
+
+def test_the_notebooks_are_there():
+    assert len(NOTEBOOKS) >= 5, f"expected notebooks/01_*.py ... 05_*.py, found {NOTEBOOKS}"
+
+
+def test_saving_a_notebook_from_jupyter_leaves_its_source_unchanged():
+    """Each source is as jupytext writes it (JupyterLab saves a .py through jupytext), so that
+    opening and saving a notebook makes no diff; its header keeps jupytext's version out."""
+    jupytext = import_tools()["jupytext"]
+    for source in NOTEBOOKS:
+        rewritten = jupytext.writes(jupytext.read(source), fmt="py:percent")
+        assert rewritten == source.read_text(), f"{source.name}: jupytext would rewrite it"
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_top_to_bottom(source):
+    problem = run_notebook(source, BUILD / f"{source.stem}.ipynb")
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+# -- the runner itself: a timeout and a dead kernel are failures that name the cell ---------
+
+
+def write_script(folder, name, *cells):
+    path = folder / f"{name}.py"
+    path.write_text("".join(f"# %%\n{cell}\n\n" for cell in cells))
+    return path
+
+
+def test_a_slow_cell_fails_naming_the_notebook_the_cell_and_the_limit(tmp_path):
+    source = write_script(tmp_path, "slow", "x = 1", "import time\ntime.sleep(30)")
+    problem = run_notebook(source, tmp_path / "slow.ipynb", cell_limit=2)
+    assert problem.startswith("slow, cell 1 ('import time'): timed out"), problem
+    assert "per-cell limit of 2 s" in problem
+    assert (tmp_path / "slow.ipynb").exists()
+
+
+def test_a_notebook_past_its_limit_fails_at_the_cell_that_crossed_it(tmp_path):
+    sleep = "import time\ntime.sleep(3)"
+    source = write_script(tmp_path, "long", sleep, sleep, sleep)
+    problem = run_notebook(source, tmp_path / "long.ipynb", cell_limit=10, notebook_limit=7)
+    # which cell crosses the limit depends on how long the kernel took to start
+    assert re.match(r"long, cell \d \('import time'\): timed out", problem), problem
+    assert "the notebook's limit of 7 s" in problem
+
+
+def test_a_dead_kernel_fails_naming_the_cell(tmp_path):
+    source = write_script(tmp_path, "dies", "x = 1", "import os\nos._exit(1)")
+    problem = run_notebook(source, tmp_path / "dies.ipynb", cell_limit=20)
+    assert problem.startswith("dies, cell 1 ('import os'): the kernel died"), problem
