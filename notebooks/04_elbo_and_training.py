@@ -78,7 +78,7 @@ untrained = minivae.VAE(input_dim=784, hidden=(256,), latent_dim=10, seed=0)
 with minivae.no_grad():
     terms = untrained.loss(x, beta=1.0)
 print(f"untrained: recon {terms.recon.data.mean():.2f} + KL {terms.kl.data.mean():.2f} "
-      f"= -ELBO {terms.neg_elbo.mean():.2f} nats per example")  # fmt: skip
+      f"= -ELBO {terms.neg_elbo.data.mean():.2f} nats per example")  # fmt: skip
 assert np.allclose(terms.objective.data, terms.recon.data + terms.kl.data)
 
 # %% [markdown]
@@ -110,7 +110,7 @@ sprites_vae = sprites_run.model
 # %%
 show(plots.curves, sprites_rows, title="VAE on sprites: test terms per epoch (L = 10)")
 first, last = sprites_rows[0], sprites_rows[-1]
-assert last["test_neg_elbo"] < first["test_neg_elbo"] < terms.neg_elbo.mean()
+assert last["test_neg_elbo"] < first["test_neg_elbo"] < terms.neg_elbo.data.mean()
 assert np.isclose(last["test_neg_elbo"], last["test_recon"] + last["test_kl"])
 assert last["test_kl"] > 1  # the code is in use
 
@@ -262,7 +262,7 @@ plt.show()
 # %%
 x_eval = sprites_test.x[:500]
 with minivae.no_grad():
-    neg_elbo = sprites_vae.loss(x_eval).neg_elbo  # (500,): recon at one z + KL in closed form
+    neg_elbo = sprites_vae.loss(x_eval).neg_elbo.data  # (500,): recon at one z + KL in closed form
 neg_l1 = -sprites_vae.log_likelihood(x_eval, k=1)  # (500,): -L_1 at another z
 difference = neg_l1 - neg_elbo
 stderr = difference.std(ddof=1) / np.sqrt(len(difference))

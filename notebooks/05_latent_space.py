@@ -54,8 +54,9 @@ def train_quietly(name, **options):
     run = Trainer(config, log=lambda line: None)
     run.rows = run.fit()
     last = run.rows[-1]
+    kl = "" if last["test_kl"] is None else f", KL {last['test_kl']:.2f}"  # an autoencoder has none
     print(f"{name}: {config.epochs} epochs on {config.dataset}, test recon "
-          f"{last['test_recon']:.2f}, KL {last['test_kl']:.2f} nats per example")  # fmt: skip
+          f"{last['test_recon']:.2f}{kl} nats per example")  # fmt: skip
     return run
 
 
