@@ -187,13 +187,20 @@ def print_targets(results):
     print(f"  at most 10 us at 128 x 20, one launch each way: worst {max(small):.1f} us")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def start(script, doc):
+    """Parse --repeats; return (args, cupy), cupy None (after saying why) without a GPU."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=25, help="timings per median")
     args = parser.parse_args()
     cupy, reason = gpu_or_reason()
     if cupy is None:
-        print(f"benchmarks/sample_kl.py needs a GPU: {reason}")
+        print(f"benchmarks/{script} needs a GPU: {reason}")
+    return args, cupy
+
+
+def main():
+    args, cupy = start("sample_kl.py", __doc__)
+    if cupy is None:
         return 0
     torch = torch_on_gpu()
     print(f"{cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy {cupy.__version__}, "

@@ -17,7 +17,8 @@ On the way to a launch:
   - `check_operands` refuses what a raw kernel would misread (a wrong dtype, a strided view, a
     wrong shape, an array on the host or another GPU): RawKernel checks none of it;
   - `forward_launch` and `backward_launch` choose the grid (docs/cuda.md, "Thread mapping");
-  - `_module` compiles the source once per process for float and double (`name_expressions`).
+  - `compile_module` hands the source to CuPy's RawModule, and `_module` keeps it, so it is
+    compiled once per process for float and double (`name_expressions`).
 Integers go to the kernel as NumPy scalars of its C types: RawKernel would pass a Python int
 as 64 bits and a float as a double, unchecked. Imports only `backend` and `errors`.
 """
@@ -40,7 +41,7 @@ NAME_EXPRESSIONS = tuple(
     for direction in ("forward", "backward")
     for ctype in ("float", "double")
 )
-_CTYPES = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}
+CTYPES = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}  # dtype -> T
 _INCLUDE = re.compile(r'\s*#\s*include\s+"([^"]+)"\s*$')  # only "local" includes, not <system>
 
 
@@ -97,9 +98,9 @@ def check_operands(op, operands, array_type, device_id=None):
     cupy.ndarray on the GPU), C-contiguous (the kernels index row * length + j and ignore
     strides), of its expected shape, and, given device_id, on that GPU.
     """
-    listing = ", ".join(f"{n} {_describe(a)}" for n, a, _ in operands)
+    listing = ", ".join(f"{n} {describe(a)}" for n, a, _ in operands)
     dtype = getattr(operands[0][1], "dtype", None)
-    if dtype not in _CTYPES:
+    if dtype not in CTYPES:
         raise DTypeError(f"{op}: {listing}: the kernels take float32 or float64")
     for name, array, shape in operands:
         if not isinstance(array, array_type):
@@ -126,7 +127,8 @@ def check_operands(op, operands, array_type, device_id=None):
     return dtype
 
 
-def _describe(array):
+def describe(array):
+    """An operand for an error message: its dtype and shape, or its type if not an array."""
     if backend.is_array(array):
         return f"{array.dtype}{tuple(array.shape)}"
     return type(array).__name__
@@ -136,7 +138,7 @@ def latent_shape(op, mu):
     """(rows, length) of mu, which must be a (B, L) array."""
     shape = getattr(mu, "shape", None)
     if shape is None or len(shape) != 2:
-        raise ShapeError(f"{op}: mu is {_describe(mu)}: need a (B, L) array")
+        raise ShapeError(f"{op}: mu is {describe(mu)}: need a (B, L) array")
     return shape
 
 
@@ -183,25 +185,32 @@ def _counter_operand(op, seed, stream, seed_stream, rows):
     elif seed is not None or stream is not None:
         raise MinivaeError(f"{op}: pass seed and stream, or seed_stream=, not both")
     if not (isinstance(seed_stream, cupy.ndarray) and seed_stream.dtype == numpy.uint64):
-        raise DTypeError(f"{op}: seed_stream is {_describe(seed_stream)}: need cupy uint64 (2,)")
+        raise DTypeError(f"{op}: seed_stream is {describe(seed_stream)}: need cupy uint64 (2,)")
     if seed_stream.shape != (2,) or not seed_stream.flags.c_contiguous:
-        raise ShapeError(f"{op}: seed_stream is {_describe(seed_stream)}: need shape (2,)")
+        raise ShapeError(f"{op}: seed_stream is {describe(seed_stream)}: need shape (2,)")
     return seed_stream
+
+
+def compile_module(name, name_expressions):
+    """kernels/`name`, headers pasted in, as a CuPy RawModule instantiating `name_expressions`.
+
+    CuPy compiles it with NVRTC on first use (and caches the binary on disk under a hash of the
+    text and options); callers keep the module, so that happens once per process.
+    """
+    cupy = backend.module_for_device("gpu")
+    return cupy.RawModule(
+        code=kernel_source(name), options=COMPILE_OPTIONS, name_expressions=name_expressions
+    )
 
 
 @functools.cache
 def _module():
     """sample_kl.cu compiled once per process, for float and double."""
-    cupy = backend.module_for_device("gpu")
-    return cupy.RawModule(
-        code=kernel_source("sample_kl.cu"),
-        options=COMPILE_OPTIONS,
-        name_expressions=NAME_EXPRESSIONS,
-    )
+    return compile_module("sample_kl.cu", NAME_EXPRESSIONS)
 
 
 def _kernel(direction, dtype):
-    return _module().get_function(f"minivae::sample_kl_{direction}<{_CTYPES[dtype]}>")
+    return _module().get_function(f"minivae::sample_kl_{direction}<{CTYPES[dtype]}>")
 
 
 def _outputs(out, dtype, shapes):

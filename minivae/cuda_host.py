@@ -4,6 +4,8 @@
     lib.philox(counters, keys)  # Philox4x32-10 words, to compare with minivae.rng.philox4x32
     emu = emulated_kernels()    # g++ -std=c++20: sample_kl.cu's __global__ kernels, each CUDA
     z, kl = emu.forward(mu, logvar, seed, stream)  # thread a host thread (host/emulate.hpp)
+    mm = emulated_matmul()      # g++: matmul.cu's and column_sum.cu's kernels, the same way
+    c = mm.matmul(a, b, transpose_b=True, tile=32)
 
 Each library is built from `minivae.cuda.kernel_source` (headers pasted in) into a cache folder
 named by the hash of that text and of the compiler command, so an edited header always builds
@@ -21,7 +23,7 @@ import tempfile
 
 import numpy
 
-from minivae import cuda
+from minivae import cuda, cuda_matmul
 from minivae.errors import MinivaeError
 
 # -ffp-contract=off: the host compiler must not fuse a * b + c either (x86-64 builds do not by
@@ -91,6 +93,12 @@ def emulated_kernels(cache_dir=None, root=None):
     return EmulatedKernels(path)
 
 
+def emulated_matmul(cache_dir=None, root=None):
+    """kernels/host/matmul_emulated.cpp built with g++ and loaded: an EmulatedMatmul."""
+    path = build_library("host/matmul_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
+    return EmulatedMatmul(path)
+
+
 # The C signatures, a letter an argument (as in the struct module): i int, I unsigned int,
 # q int64, Q uint64, P a pointer (an array's address). Every function returns void.
 _SIGNATURES = {
@@ -100,7 +108,11 @@ _SIGNATURES = {
     "minivae_backward_elements": "iPPPPPqPP",
     "minivae_emulated_forward": "iPPPqqIiPP",
     "minivae_emulated_backward": "iPPPPPqqIPP",
+    "minivae_emulated_matmul": "iiPPPqqqiiIP",
+    "minivae_emulated_column_sum": "iPqqIP",
 }
+_EMULATED_SAMPLE_KL = ("minivae_emulated_forward", "minivae_emulated_backward")
+_EMULATED_MATMUL = ("minivae_emulated_matmul", "minivae_emulated_column_sum")
 _CTYPES = {"i": ctypes.c_int, "I": ctypes.c_uint, "q": ctypes.c_int64, "Q": ctypes.c_uint64,
            "P": ctypes.c_void_p}  # fmt: skip
 
@@ -187,7 +199,7 @@ class EmulatedKernels:
 
     def __init__(self, path):
         self.path = path
-        self._lib = _load(path, [n for n in _SIGNATURES if n.startswith("minivae_emulated")])
+        self._lib = _load(path, _EMULATED_SAMPLE_KL)
 
     def forward(self, mu, logvar, seed, stream, max_blocks=4, threads_per_row=None):
         """(z, kl) of the forward kernel.
@@ -222,3 +234,39 @@ class EmulatedKernels:
             cuda.backward_launch(rows, length, max_blocks), *addresses[4:],
         )  # fmt: skip
         return dmu, dlogvar
+
+
+class EmulatedMatmul:
+    """matmul.cu's and column_sum.cu's kernels on NumPy arrays, with cuda_matmul's grids and the
+    GPU launchers' checks. Outputs start as NaN, so an element no thread writes shows up."""
+
+    def __init__(self, path):
+        self.path = path
+        self._lib = _load(path, _EMULATED_MATMUL)
+
+    def matmul(self, a, b, transpose_a=False, transpose_b=False, bias=None, *, tile):
+        """C = op(A) op(B) (+ bias) by the kernel with 32 x 32 or 64 x 64 tiles (`tile`)."""
+        op = "emulated matmul"
+        m, k, n = cuda_matmul.product_shape(op, a, b, transpose_a, transpose_b)
+        cuda.check_operands(op, cuda_matmul.product_operands(a, b, bias, n), numpy.ndarray)
+        c = _poisoned((m, n), a.dtype)
+        grid = cuda_matmul.matmul_grid(m, n, cuda_matmul.check_tile(tile))
+        if grid:
+            self._lib.minivae_emulated_matmul(
+                _is_double(a), tile // cuda_matmul.SIDE, a.ctypes.data, b.ctypes.data,
+                None if bias is None else bias.ctypes.data, m, n, k, int(transpose_a),
+                int(transpose_b), grid, c.ctypes.data,
+            )  # fmt: skip
+        return c
+
+    def column_sum(self, g, max_blocks=2):
+        """out[j] = sum_i g[i, j]; max_blocks caps the grid, so the grid-stride loop goes round."""
+        op = "emulated column_sum"
+        cuda.check_operands(op, [("g", g, getattr(g, "shape", None))], numpy.ndarray)
+        rows, cols = g.shape
+        out = _poisoned((cols,), g.dtype)
+        grid = cuda_matmul.column_sum_grid(cols, max_blocks)
+        if grid:
+            self._lib.minivae_emulated_column_sum(_is_double(g), g.ctypes.data, rows, cols, grid,
+                                                  out.ctypes.data)  # fmt: skip
+        return out

@@ -1,6 +1,7 @@
 """How closely the kernels must agree with NumPy: read from docs/cuda.md, which states it once.
 
-The table "What is equal and what only close" gives, for each output and dtype, one of
+The tables "What is equal and what only close" (sample_kl) and "Matrix products: what is equal
+and what only close" give, for each output and dtype, one of
     equal      bit for bit
     N ulp      at most N units in the last place apart
     c = N      |kernel - numpy| <= N * machine epsilon * scale, elementwise,
@@ -14,25 +15,36 @@ import re
 import numpy as np
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "cuda.md"
-ROWS = {
-    "Philox words": "words",
-    "eps": "eps",
-    "z": "z",
-    "kl": "kl",
-    "dmu": "dmu",
-    "dlogvar": "dlogvar",
+TABLES = {  # a section of docs/cuda.md -> {a row's first cell: the output's name in the tests}
+    "What is equal and what only close": {
+        "Philox words": "words",
+        "eps": "eps",
+        "z": "z",
+        "kl": "kl",
+        "dmu": "dmu",
+        "dlogvar": "dlogvar",
+    },
+    "Matrix products: what is equal and what only close": {
+        "C, against the sum in order": "matmul in order",
+        "C, against a BLAS": "matmul",
+        "column sums, against the sum in order": "column_sum in order",
+        "column sums, against a BLAS": "column_sum",
+    },
 }
 
 
 def bounds():
-    """{output: {"float32": spec, "float64": spec}} from the docs table; spec as above."""
-    table = DOCS.read_text().split("## What is equal and what only close", 1)[1]
+    """{output: {"float32": spec, "float64": spec}} from the docs' tables; spec as above."""
+    text = DOCS.read_text()
     found = {}
-    for line in table.splitlines():
-        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 3 and cells[0] in ROWS:
-            found[ROWS[cells[0]]] = {"float32": cells[1], "float64": cells[2]}
-    assert set(found) == set(ROWS.values()), f"docs/cuda.md's table lacks rows: {found}"
+    for heading, rows in TABLES.items():
+        section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+        for line in section.splitlines():
+            cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 3 and cells[0] in rows:
+                found[rows[cells[0]]] = {"float32": cells[1], "float64": cells[2]}
+    wanted = {name for rows in TABLES.values() for name in rows.values()}
+    assert set(found) == wanted, f"docs/cuda.md's tables lack rows: {wanted - set(found)}"
     return found
 
 
@@ -60,6 +72,19 @@ def scales(mu, logvar, eps, gz=None, gk=None):
         gz, gk = np.asarray(gz, np.float64), np.asarray(gk, np.float64)[:, None]
         out["dlogvar"] = np.abs(gz * eps * sigma / 2) + np.abs(gk * (sigma**2 + 1) / 2)
     return out
+
+
+def product_scale(op_a, op_b, bias=None):
+    """C's scale (M, N): K (sum_k |op(A)[i, k]| |op(B)[k, j]| + |bias_j|), in float64."""
+    op_a, op_b = (np.abs(np.asarray(x, np.float64)) for x in (op_a, op_b))
+    size = op_a @ op_b + (0 if bias is None else np.abs(np.asarray(bias, np.float64)))
+    return max(op_a.shape[1], 1) * size
+
+
+def column_sum_scale(g):
+    """The column sums' scale (O,): B sum_i |g_ij|, in float64."""
+    g = np.abs(np.asarray(g, np.float64))
+    return max(g.shape[0], 1) * g.sum(axis=0)
 
 
 def assert_agrees(output, actual, expected, scale=None):

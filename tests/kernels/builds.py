@@ -1,4 +1,4 @@
-"""The two host builds of kernels/, made once per test run, in a folder of their own.
+"""The host builds of kernels/, made once per test run, in a folder of their own.
 
 Without nvcc or g++ the kernel tests skip on a developer's machine but fail in CI (CI=true),
 where the toolchain is part of the machine and a skip would hide that nothing was checked.
@@ -35,3 +35,9 @@ def host_library():
 def emulated_kernels():
     require_tool("g++")
     return cuda_host.emulated_kernels(_CACHE.name)
+
+
+@functools.cache
+def emulated_matmul():
+    require_tool("g++")
+    return cuda_host.emulated_matmul(_CACHE.name)

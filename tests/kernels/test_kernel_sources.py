@@ -10,13 +10,15 @@ import subprocess
 import numpy as np
 import pytest
 import test_emulated_kernels as emulated_checks
+import test_emulated_matmul as matmul_checks
 import test_host_math as host_checks
 from builds import require_tool
 
-from minivae import cuda, cuda_host
+from minivae import cuda, cuda_host, cuda_matmul
 from minivae.errors import MinivaeError
 
 ROOT = pathlib.Path(str(cuda.kernel_root()))
+MODULES = {"sample_kl.cu": cuda.NAME_EXPRESSIONS, **cuda_matmul.NAME_EXPRESSIONS}  # CuPy builds
 NVCC_SM90 = [
     "nvcc",
     "-arch=sm_90",
@@ -39,24 +41,33 @@ def test_every_cu_file_compiles_for_sm_90(name, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def instantiated(source):
-    """The source plus the addresses of its four kernels, so nvcc compiles each of them."""
-    addresses = ", ".join(f"(void*)&{name}" for name in cuda.NAME_EXPRESSIONS)
+def instantiated(source, names=cuda.NAME_EXPRESSIONS):
+    """The source plus the addresses of the kernels `names`, so nvcc compiles each of them."""
+    addresses = ", ".join(f"(void*)&{name}" for name in names)
     return f"{source}\nstatic void* const minivae_kernels[] = {{{addresses}}};\n"
 
 
-def test_the_kernels_compile_for_float_and_double_on_sm_90(tmp_path):
-    (tmp_path / "all.cu").write_text(instantiated(cuda.kernel_source("sample_kl.cu")))
+def mangled(expression):
+    """How `minivae::name<float,2>` is named in a cubin (Itanium ABI): 4nameIfLi2EE."""
+    name, arguments = re.fullmatch(r"minivae::(\w+)<(.+)>", expression).groups()
+    letters = {"float": "f", "double": "d"}  # an int argument N is written LiNE
+    code = "".join(letters.get(argument, f"Li{argument}E") for argument in arguments.split(","))
+    return f"{len(name)}{name}I{code}E"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_kernel_instance_compiles_on_sm_90(name, tmp_path):
+    (tmp_path / "all.cu").write_text(instantiated(cuda.kernel_source(name), MODULES[name]))
     done = nvcc(["-cubin", "-o", "all.cubin", "all.cu"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     cubin = (tmp_path / "all.cubin").read_bytes()
-    for direction in ("forward", "backward"):
-        for letter in "fd":  # the mangled names of sample_kl_<direction><float|double>
-            assert f"sample_kl_{direction}I{letter}E".encode() in cubin
+    for expression in MODULES[name]:
+        assert mangled(expression).encode() in cubin, expression
 
 
-def test_the_header_has_no_intrinsics_no_arch_branches_and_no_includes():
-    header = (ROOT / "sample_kl.cuh").read_text()
+@pytest.mark.parametrize("name", sorted(p.name for p in ROOT.glob("*.cuh")))
+def test_the_header_has_no_intrinsics_no_arch_branches_and_no_includes(name):
+    header = (ROOT / name).read_text()
     code = re.sub(r"//.*", "", header)  # comments may name what the code avoids
     assert "__CUDA_ARCH__" not in code and "#include" not in code
     assert not re.findall(r"\b__\w+\s*\(", code), "intrinsics: " + str(
@@ -70,8 +81,14 @@ def test_the_header_has_no_intrinsics_no_arch_branches_and_no_includes():
 def test_the_loader_agrees_with_the_kernel_source():
     source = (ROOT / "sample_kl.cu").read_text()
     assert f"constexpr int BLOCK_THREADS = {cuda.BLOCK_THREADS};" in source
-    for name in cuda.NAME_EXPRESSIONS:
-        assert f"{name.split('::')[1].split('<')[0]}(" in source
+    matmul = (ROOT / "matmul.cu").read_text()
+    assert f"constexpr int SIDE = {cuda_matmul.SIDE};" in matmul
+    assert "constexpr int THREADS = SIDE * SIDE;" in matmul
+    column_sum = (ROOT / "column_sum.cu").read_text()
+    assert f"constexpr int COLUMN_SUM_THREADS = {cuda_matmul.COLUMN_SUM_THREADS};" in column_sum
+    for name, expressions in MODULES.items():
+        for expression in expressions:
+            assert f"{expression.split('::')[1].split('<')[0]}(" in (ROOT / name).read_text()
 
 
 def test_headers_are_pasted_in_with_line_markers():
@@ -138,6 +155,12 @@ PLANTED = [  # (file, correct text, wrong text, what catches it)
     ("sample_kl.cuh", "gk * (var - T(1)) / T(2)", "gk * (var - T(1))", "host"),
     ("sample_kl.cu", "half > 0; half /= 2", "half > 1; half /= 2", "emulated"),  # tree too short
     ("sample_kl.cu", "gz[at], gk[row])", "gz[at], gk[quad])", "emulated"),
+    ("matmul.cuh", "kk >= depth", "kk > depth", "matmul"),  # reads past each row's end
+    ("matmul.cuh", "? x[kk * rows + row]", "? x[kk * depth + row]", "matmul"),  # transposed
+    ("matmul.cu", "__syncthreads();  // both tiles", "//", "matmul"),  # reads half-copied tiles
+    ("matmul.cu", "__syncthreads();  // everyone", "//", "matmul"),  # overwrites tiles in use
+    ("matmul.cu", "acc[r][s] + bias[j]", "acc[r][s] + bias[i]", "matmul"),
+    ("column_sum.cu", "COLUMN_SUM_THREADS + threadIdx.x;", "0 + threadIdx.x;", "matmul"),
 ]
 
 
@@ -149,21 +172,33 @@ def test_a_planted_bug_fails_the_checks(copy_of_kernels, tmp_path, name, right, 
         if where == "host":
             library = cuda_host.host_library(tmp_path, root)
             host_checks.check_element_formulas(library, np.float64)
-        else:
+        elif where == "emulated":
             kernels = cuda_host.emulated_kernels(tmp_path, root)
             emulated_checks.check_kernels(kernels, np.float64, 70, 20)
+        else:
+            check_matmul_kernels(cuda_host.emulated_matmul(tmp_path, root))
 
 
-def test_nvrtc_compiles_the_source_cupy_gets():
+def check_matmul_kernels(emulated):
+    """Each transpose pair and tile on a shape past every edge, then the column sums."""
+    for transpose_a, transpose_b in matmul_checks.TRANSPOSES:
+        for tile in cuda_matmul.TILES:
+            matmul_checks.check_matmul(emulated, 33, 40, 65, transpose_a, transpose_b,
+                                       np.float64, tile)  # fmt: skip
+    matmul_checks.check_column_sum(emulated, 5, 600, np.float64)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_nvrtc_compiles_the_source_cupy_gets(name):
     """As RawModule would, with CuPy's own additions; needs CuPy and libnvrtc, no GPU."""
     nvrtc = pytest.importorskip("cupy_backends.cuda.libs.nvrtc", reason="NVRTC needs CuPy")
     try:
         nvrtc.getVersion()
     except Exception as error:  # noqa: BLE001 - any failure to load libnvrtc
         pytest.skip(f"NVRTC unusable ({error}): pip install cupy-cuda13x nvidia-cuda-nvrtc")
-    program = nvrtc.createProgram(cuda.kernel_source("sample_kl.cu"), "sample_kl.cu", [], [])
-    for name in cuda.NAME_EXPRESSIONS:
-        nvrtc.addNameExpression(program, name)
+    program = nvrtc.createProgram(cuda.kernel_source(name), name, [], [])
+    for expression in MODULES[name]:
+        nvrtc.addNameExpression(program, expression)
     options = cuda.COMPILE_OPTIONS + (
         "-ftz=true",
         "-arch=sm_90",
@@ -171,8 +206,8 @@ def test_nvrtc_compiles_the_source_cupy_gets():
     )
     nvrtc.compileProgram(program, options)
     assert nvrtc.getProgramLog(program).strip() == ""  # not even a warning
-    for name in cuda.NAME_EXPRESSIONS:
-        assert nvrtc.getLoweredName(program, name).startswith("_ZN7minivae")
+    for expression in MODULES[name]:
+        assert nvrtc.getLoweredName(program, expression).startswith("_ZN7minivae")
 
 
 def test_a_missing_compiler_is_named_with_what_to_install(tmp_path, monkeypatch):
