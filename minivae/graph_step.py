@@ -28,6 +28,7 @@ import contextlib
 
 import numpy as np
 
+from minivae import cuda_matmul
 from minivae.errors import MinivaeError
 from minivae.tensor import Tensor
 
@@ -49,6 +50,11 @@ class GraphStep:
         self.graph = None
         self.warmed_up = False
         self.replays = 0
+        # the kernels a captured dense layer runs (ops.linalg.LinearCUDA), compiled and loaded
+        # now: the eager warm-up step does not run them
+        probe = cupy.ones((1, 1), dtype=trainer.model.dtype)
+        cuda_matmul.matmul(probe, probe)
+        cuda_matmul.column_sum(probe)
 
     @contextlib.contextmanager
     def finished_on_exit(self):

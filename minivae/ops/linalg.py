@@ -5,6 +5,7 @@ dL/dA = G B^T  (n, m)(m, k) -> (n, k)   and   dL/dB = A^T G  (k, n)(n, m) -> (k,
 Batched inputs (..., n, k) broadcast over the leading axes like numpy.matmul.
 """
 
+from minivae import cuda_matmul
 from minivae.errors import ShapeError
 from minivae.function import Function
 from minivae.tensor import unbroadcast
@@ -47,16 +48,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        if x.ndim != 2 or weight.ndim != 2 or bias.shape != (weight.shape[1],):
-            raise ShapeError(
-                f"linear: x {x.shape}, W {weight.shape}, b {bias.shape} do not fit: need x (B, I), "
-                "W (I, O) and b (O,)"
-            )
-        if x.shape[1] != weight.shape[0]:
-            raise ShapeError(
-                f"linear: x has {x.shape[1]} features (shape {x.shape}) but W expects "
-                f"{weight.shape[0]} (shape {weight.shape}): check the layer's input size"
-            )
+        check_linear(x, weight, bias)
         ctx.save_for_backward(x, weight)
         return x @ weight + bias
 
@@ -67,6 +59,58 @@ class Linear(Function):
         grad_w = x.T @ g if ctx.needs_input_grad[1] else None
         grad_b = g.sum(axis=0) if ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
+
+
+class LinearCUDA(Linear):
+    """Linear on CuPy: the same products, by cuBLAS (CuPy's @) as Linear computes them, except
+    while the current stream is capturing a CUDA graph (--cuda-graph). CuPy refuses cuBLAS calls
+    during a capture, so there the three products and the bias gradient run minivae's own kernels
+    (kernels/matmul.cu and column_sum.cu, through minivae.cuda_matmul), which allocate nothing
+    but their outputs and which a graph can hold. They sum in a stated order (docs/cuda.md), so a
+    captured step agrees with an eager one to rounding, not to the bit.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        if not capturing(ctx.xp):
+            return Linear.forward(ctx, x, weight, bias)
+        check_linear(x, weight, bias)
+        x = ctx.xp.ascontiguousarray(x)
+        ctx.save_for_backward(x, weight)
+        return cuda_matmul.matmul(x, weight, bias=bias)  # x W + b, one launch
+
+    @staticmethod
+    def backward(ctx, g):
+        if not capturing(ctx.xp):
+            return Linear.backward(ctx, g)
+        x, weight = ctx.saved
+        g = ctx.xp.ascontiguousarray(g)
+        needs = ctx.needs_input_grad
+        grad_x = cuda_matmul.matmul(g, weight, transpose_b=True) if needs[0] else None  # G W^T
+        grad_w = cuda_matmul.matmul(x, g, transpose_a=True) if needs[1] else None  # x^T G
+        grad_b = cuda_matmul.column_sum(g) if needs[2] else None  # sum_batch G
+        return grad_x, grad_w, grad_b
+
+
+Linear.fast_forms = {"cupy": LinearCUDA}
+
+
+def capturing(xp):
+    """True while CuPy's current stream records a CUDA graph."""
+    return xp.cuda.get_current_stream().is_capturing()
+
+
+def check_linear(x, weight, bias):
+    if x.ndim != 2 or weight.ndim != 2 or bias.shape != (weight.shape[1],):
+        raise ShapeError(
+            f"linear: x {x.shape}, W {weight.shape}, b {bias.shape} do not fit: need x (B, I), "
+            "W (I, O) and b (O,)"
+        )
+    if x.shape[1] != weight.shape[0]:
+        raise ShapeError(
+            f"linear: x has {x.shape[1]} features (shape {x.shape}) but W expects "
+            f"{weight.shape[0]} (shape {weight.shape}): check the layer's input size"
+        )
 
 
 def matmul(a, b):

@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from agreement import assert_agrees, column_sum_scale, product_scale
 from test_emulated_matmul import COLUMN_SHAPES, MODEL, SHAPES, TRANSPOSES, operands
-from test_gpu_sample_kl import why_no_gpu
 
 from minivae import backend, cuda_matmul
 from minivae.errors import DTypeError, MinivaeError, ShapeError
 
 cupy = backend.cupy
-pytestmark = pytest.mark.skipif(why_no_gpu() is not None, reason=str(why_no_gpu()))
+pytestmark = pytest.mark.skipif(backend.why_no_gpu() is not None, reason=str(backend.why_no_gpu()))
 CASES = [(m, k, n, *flags) for m, k, n in SHAPES for flags in TRANSPOSES] + MODEL
 
 
