@@ -9,7 +9,8 @@ from minivae.autoencoder import Autoencoder
 from minivae.catalog import MODEL_CASES
 from minivae.errors import CheckpointError, ShapeError
 from minivae.model import VAE
-from minivae.optim import SGD, Adam, clip_grad_norm
+from minivae.optim import FLUSH_EVERY, SGD, Adam, clip_grad_norm
+from minivae.tensor import Tensor
 
 rng = np.random.default_rng(0)
 
@@ -132,3 +133,19 @@ def test_inputs_of_the_wrong_shape_are_refused_with_the_expected_shape():
         VAE(12, hidden=(8,), latent_dim=2).loss(np.zeros((3, 10)))
     with pytest.raises(ShapeError, match=r"Autoencoder: x has shape \(12,\)"):
         Autoencoder(12, hidden=(8,), latent_dim=2).reconstruct(np.zeros(12))
+
+
+def test_adam_flushes_moments_that_decayed_into_subnormals():
+    """A gradient that stops leaves m decaying by b1 into the subnormals, where 0.9 times the
+    smallest one rounds back to itself; the flush every FLUSH_EVERY steps makes them 0."""
+    p = Tensor(np.zeros(4, np.float32), requires_grad=True)
+    opt = Adam([p])
+    p.grad = np.full(4, 1e-3, np.float32)
+    opt.step()
+    p.grad = np.zeros(4, np.float32)  # the unit died: its gradient is 0 from now on
+    tiny = np.finfo(np.float32).tiny
+    while opt.t < 8 * FLUSH_EVERY - 1:  # 0.9^790 takes m = 1e-4 below the smallest normal
+        opt.step()
+    assert 0 < abs(opt.m[0][0]) < tiny  # stuck among the subnormals
+    opt.step()  # a step whose number FLUSH_EVERY divides
+    assert (opt.m[0] == 0).all() and (opt.v[0] >= tiny).all()  # v is still normal: kept
