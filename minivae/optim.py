@@ -6,8 +6,10 @@ Notation: theta a parameter, g its gradient dL/dtheta, lr the learning rate, t t
 import numpy
 
 from minivae import backend
+from minivae.function import fast_forms_enabled
 
 TINY = 1e-30  # keeps max_norm / ||g|| finite when every gradient is 0
+CHUNK_BYTES = 256 * 1024  # Adam's fast form: five such pieces fit in a core's 2 MB L2 cache
 FLUSH_EVERY = 100  # steps between flushes of subnormal state (see Optimizer.flush_subnormals)
 
 
@@ -96,8 +98,14 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t)                  v_hat = v / (1 - b2^t)
         theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
 
-    Every line of `update` writes into an existing array (m, v, the parameter, or one scratch
-    buffer per parameter), so a step allocates nothing of the parameters' size.
+    Every line of `update_arrays` writes into an existing array (m, v, the parameter, or one
+    scratch buffer per parameter), so a step allocates nothing of the parameters' size.
+
+    The fast form, on NumPy: the same lines run over the arrays a chunk of CHUNK_BYTES at a time
+    (`cache_sized_chunks`), so the thirteen passes over a chunk find its five arrays in the CPU's
+    cache instead of streaming every array from memory thirteen times. The numbers are the same
+    bits (each element's arithmetic is unchanged). Adam.step over the benchmark model's
+    parameters (784-400-20-400-784, float32; best of 5 x 100 steps): 1.41 ms against 1.60 ms.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -118,7 +126,15 @@ class Adam(Optimizer):
         self.update_all()
 
     def update(self, i, p):
-        xp, g, m, v, tmp = p.xp, p.grad, self.m[i], self.v[i], self.scratch[i]
+        arrays = (p.grad, self.m[i], self.v[i], p.data, self.scratch[i])
+        if p.xp is numpy and fast_forms_enabled():
+            for chunk in cache_sized_chunks(arrays):
+                self.update_arrays(numpy, *chunk)
+        else:
+            self.update_arrays(p.xp, *arrays)
+
+    def update_arrays(self, xp, g, m, v, theta, tmp):
+        """One Adam update of theta, in place, from its gradient g and moments m, v."""
         b1, b2 = self.b1, self.b2
         m *= b1
         xp.multiply(g, 1 - b1, out=tmp)
@@ -132,7 +148,19 @@ class Adam(Optimizer):
         tmp += self.eps  # sqrt(v_hat) + eps
         xp.divide(m, tmp, out=tmp)
         tmp *= self.lr / self.correction1  # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t)
-        p.data -= tmp
+        theta -= tmp
+
+
+def cache_sized_chunks(arrays):
+    """The arrays (all of one shape) cut into matching flat pieces of CHUNK_BYTES or less: views,
+    so writing to a piece writes to its array. Arrays that are not contiguous come whole."""
+    if not all(a.flags.c_contiguous for a in arrays):
+        yield arrays
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    step = max(1, CHUNK_BYTES // flat[0].itemsize)
+    for start in range(0, flat[0].size, step):
+        yield tuple(a[start : start + step] for a in flat)
 
 
 def clip_grad_norm(params, max_norm):

@@ -50,7 +50,9 @@ class Linear(Function):
     def forward(ctx, x, weight, bias):
         check_linear(x, weight, bias)
         ctx.save_for_backward(x, weight)
-        return x @ weight + bias
+        y = x @ weight  # (B, I) (I, O) -> (B, O)
+        y += bias  # in place: no second (B, O) array
+        return y
 
     @staticmethod
     def backward(ctx, g):
