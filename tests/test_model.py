@@ -8,7 +8,7 @@ from minivae import gradcheck
 from minivae.autoencoder import Autoencoder
 from minivae.catalog import MODEL_CASES
 from minivae.errors import CheckpointError, ShapeError
-from minivae.model import VAE
+from minivae.model import VAE, parameter_shapes
 from minivae.optim import SGD, Adam, clip_grad_norm
 
 rng = np.random.default_rng(0)
@@ -132,3 +132,23 @@ def test_inputs_of_the_wrong_shape_are_refused_with_the_expected_shape():
         VAE(12, hidden=(8,), latent_dim=2).loss(np.zeros((3, 10)))
     with pytest.raises(ShapeError, match=r"Autoencoder: x has shape \(12,\)"):
         Autoencoder(12, hidden=(8,), latent_dim=2).reconstruct(np.zeros(12))
+
+
+@pytest.mark.parametrize(
+    "cls, settings",
+    [(VAE, dict(input_dim=5, hidden=(3, 4), latent_dim=2)),
+     (VAE, dict(input_dim=2, hidden=(), latent_dim=1, likelihood="gaussian")),
+     (VAE, dict(input_dim=3, hidden=tuple(range(1, 13)), latent_dim=2)),  # layer 10 after 9
+     (Autoencoder, dict(input_dim=7, hidden=(3,), latent_dim=2, likelihood="gaussian"))],
+)  # fmt: skip
+def test_parameter_shapes_without_building_are_those_of_the_built_model(cls, settings):
+    model = cls(**settings)
+    built = [(name, p.shape) for name, p in model.named_parameters()]
+    assert parameter_shapes(model.config) == built
+
+
+def test_optimizers_save_their_named_buffers():
+    params = VAE(4, hidden=(3,), latent_dim=1).parameters()
+    for optimizer, buffers in ((Adam(params), ("m", "v")), (SGD(params), ("velocity",))):
+        keys = set(optimizer.state_dict())
+        assert keys == {"t"} | {f"{b}.{i}" for b in buffers for i in range(len(params))}
