@@ -216,8 +216,8 @@ def _npy_data(f, info, key, nbytes):
     if info.file_size != f.tell() + nbytes:
         raise Problem(f"{key} is {info.file_size:,} bytes in the zip directory, but its .npy "
                       f"header makes it {f.tell() + nbytes:,}")  # fmt: skip
-    data = f.read(nbytes)
-    if len(data) != nbytes or f.read(1):  # reading to the end checks the member's CRC-32
+    data = f.read(nbytes)  # the read that reaches the member's end checks its CRC-32
+    if len(data) != nbytes:
         raise Problem(f"{key} holds {len(data):,} bytes of data where its header says {nbytes:,}")
     return data
 

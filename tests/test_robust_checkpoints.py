@@ -120,7 +120,25 @@ def zip_fields(data):
     return fields
 
 
-SPECIAL = st.sampled_from([0, 1, 2, 8, 9, 12, 14, 20, 45, 63, 99, 0x800, 0xFFFF, 0xFFFFFFFF])
+# versions, flags, methods (8 deflate, 9 deflate64, 12 bzip2, 14 lzma, 99 AES) and extremes
+SPECIAL_VALUES = [0, 1, 2, 8, 9, 12, 14, 20, 45, 63, 99, 0x800, 0xFFFF, 0xFFFFFFFF]
+SPECIAL = st.sampled_from(SPECIAL_VALUES)
+
+
+@pytest.mark.parametrize("structure", ["end record", "central directory", "local header"])
+def test_each_zip_directory_field_of_a_member_with_each_special_value(bases, scratch, structure):
+    """Every field of the end record, and of the first parameter's directory entry and local
+    header (26 fields per member, after the end record's 7), set to each special value."""
+    _, data, expected = bases["adam"]
+    fields = zip_fields(data)
+    chosen = {"end record": fields[:7], "central directory": fields[7 + 26 : 7 + 26 + 16],
+              "local header": fields[7 + 26 + 16 : 7 + 2 * 26]}[structure]  # fmt: skip
+    for offset, size in chosen:
+        for value in SPECIAL_VALUES:
+            mutated = bytearray(data)
+            mutated[offset : offset + size] = (value % 2 ** (8 * size)).to_bytes(size, "little")
+            overwrite(scratch, bytes(mutated))
+            assert_same_or_error(scratch, expected)
 
 
 @FUZZ
@@ -174,15 +192,19 @@ SHAPES = st.one_of(st.lists(st.integers(-2, 5), max_size=3).map(tuple), st.just(
 
 
 @FUZZ
-@given(base=BASE_NAMES, which=st.integers(0, 100), descr=DESCRS, fortran=st.sampled_from(
-    [False, True, 0, None]), shape=SHAPES, version=st.sampled_from([1, 2, 3, 9]))  # fmt: skip
-def test_random_npy_headers_give_numpys_array_or_an_error(
-    bases, scratch, base, which, descr, fortran, shape, version
-):
+@given(base=BASE_NAMES, which=st.integers(0, 100), data=st.data())
+def test_random_npy_headers_give_numpys_array_or_an_error(bases, scratch, base, which, data):
     path, _, _ = bases[base]
     contents = members(path)
     name = sorted(n for n in contents if n != "meta.npy")[which % (len(contents) - 1)]
     original = np.load(io.BytesIO(contents[name]))
+    # each field of the header: often the right value or a near miss, else anything
+    descr = data.draw(st.sampled_from([original.dtype.str, original.dtype.newbyteorder(">").str])
+                      | DESCRS)  # fmt: skip
+    shape = data.draw(st.sampled_from([original.shape, original.shape[::-1], (original.size,),
+                                       (1, *original.shape)]) | SHAPES)  # fmt: skip
+    fortran = data.draw(st.sampled_from([False, False, True, 0, None]))
+    version = data.draw(st.sampled_from([1, 1, 2, 3, 9]))
     quoted = descr if descr.startswith(("[", "'")) else repr(descr)
     header = f"{{'descr': {quoted}, 'fortran_order': {fortran}, 'shape': {shape!r}, }}"
     header = header.ljust(118) + "\n"
@@ -196,18 +218,8 @@ def test_random_npy_headers_give_numpys_array_or_an_error(
     reference = np.load(io.BytesIO(contents[name]))  # NumPy's reading of the mutated member
     group, _, key = name[: -len(".npy")].partition("/")
     loaded = getattr(outcome, {"param": "params", "optim": "optimizer", "array": "arrays"}[group])
-    assert loaded[key].shape == reference.shape
-    assert loaded[key].tobytes() == reference.astype(loaded[key].dtype).tobytes()
-
-
-def test_random_npy_headers_loading_is_checked_against_numpy(bases, scratch):
-    """The one header above that loads: the original one, rewritten the same way."""
-    path, _, expected = bases["adam"]
-    contents = members(path)
-    original = np.load(io.BytesIO(contents["optim/t.npy"]))
-    contents["optim/t.npy"] = npy_member(original)
-    write_archive(scratch, contents)
-    assert content(load_checkpoint(scratch)) == expected
+    assert (loaded[key].shape, loaded[key].dtype) == (original.shape, original.dtype)  # as meta
+    assert loaded[key].tobytes() == reference.astype(original.dtype).tobytes()
 
 
 JSON = st.recursive(
@@ -442,6 +454,24 @@ def test_parameters_of_the_wrong_dtype_are_named(run):
     rewritten(run, lambda c: c.update({"param/encoder.layers.0.weight.npy":
                                        npy_member(weight.astype(np.float64))}))  # fmt: skip
     refused(run, "param/encoder.layers.0.weight has dtype float64, not float32")
+
+
+def test_a_parameter_of_another_shape_but_the_same_size_is_named(run):
+    weight = np.load(io.BytesIO(members(run)["param/encoder.layers.0.weight.npy"]))  # (2, 3)
+    rewritten(run, lambda c: c.update({"param/encoder.layers.0.weight.npy": npy_member(
+        np.ascontiguousarray(weight.T))}))  # fmt: skip
+    refused(run, "param/encoder.layers.0.weight has shape (3, 2), not (2, 3)")
+
+
+def test_a_zip_bomb_is_refused_before_it_inflates(run, tmp_path):
+    contents = members(run)
+    contents["param/decoder.logvar.npy"] += bytes(64 << 20)  # 64 MiB of zeros, deflated
+    bomb = tmp_path / "bomb.npz"
+    write_archive(bomb, contents, zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 1 << 20
+    outcome, seconds, peak = measured_load(bomb)
+    assert isinstance(outcome, CheckpointError) and "is compressed (method 8)" in str(outcome)
+    assert seconds < SECONDS and peak < PEAK_BYTES
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -174,6 +174,24 @@ def test_any_metrics_file_gives_rows_or_one_clear_error(tmp_path, text):
     assert [row["epoch"] for row in rows] == list(range(1, len(rows) + 1))
 
 
+def test_a_named_pipe_for_metrics_is_refused_at_once(tmp_path, capsys):
+    out = tmp_path / "run"
+    write_run(out)
+    os.remove(out / "metrics.jsonl")
+    os.mkfifo(out / "metrics.jsonl")
+    finished = {}
+    command = ["train", *TINY_FLAGS, "--epochs", "2", "--out", str(out), "--resume"]
+    resume = threading.Thread(target=lambda: finished.update(status=main(command)))
+    resume.start()
+    resume.join(timeout=5)
+    if resume.is_alive():  # it opened the pipe: a writer lets it go, then the test fails
+        os.close(os.open(out / "metrics.jsonl", os.O_WRONLY | os.O_NONBLOCK))
+        resume.join()
+        pytest.fail("--resume waited for a writer on metrics.jsonl, a named pipe")
+    assert finished["status"] == 2
+    assert "metrics.jsonl is a named pipe, not a regular file" in capsys.readouterr().err
+
+
 def test_figures_without_metrics_draw_the_rest(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "run"
