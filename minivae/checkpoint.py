@@ -17,8 +17,10 @@ that names the file and the field.
 """
 
 import ast
+import collections
 import dataclasses
 import json
+import math
 import os
 import re
 import struct
@@ -129,11 +131,11 @@ def _members(archive, file_size):
     """{key: ZipInfo} of the archive's members, named <key>.npy, each stored as np.savez stores
     it: uncompressed, not encrypted, named once; together no larger than the file."""
     infos = archive.infolist()
-    names = [info.filename for info in infos]
+    times_named = collections.Counter(info.filename for info in infos)
     for info in infos:
         name = info.filename
-        if names.count(name) > 1 or not name.endswith(".npy"):
-            why = "is named twice" if names.count(name) > 1 else "is not an .npy array"
+        if times_named[name] > 1 or not name.endswith(".npy"):
+            why = "is named twice" if times_named[name] > 1 else "is not an .npy array"
             raise Problem(f"the archive's member {name!r} {why}")
         if info.flag_bits & 0x1:
             raise Problem(f"the archive's member {name!r} is encrypted")
@@ -171,7 +173,7 @@ def _read_array(archive, info, key, expected):
             raise Problem(f"{key} holds text (dtype {descr}), not numbers")
         dtype = np.dtype(descr)
         check_member(key, shape, dtype, expected)
-        data = _npy_data(f, info, key, int(np.prod(shape)) * dtype.itemsize)
+        data = _npy_data(f, info, key, math.prod(shape) * dtype.itemsize)
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(expected[1])  # native, a copy
 
 
@@ -238,6 +240,7 @@ def check_same_architecture(path, saved, wanted):
     ]
     if differences:
         raise CheckpointError(
-            f"checkpoint {path} holds another architecture ({'; '.join(differences)}): "
-            "use the settings it was trained with, or another output directory"
+            f"checkpoint {path} holds another architecture ({'; '.join(differences)}): the "
+            "data now have another shape than those it was trained on; resume with those "
+            "(--data-dir), or start a new run with another --out"
         )

@@ -90,8 +90,8 @@ def check_member(key, shape, dtype, expected):
     not `expected` = (shape or None for any length, dtype); either byte order is taken."""
     want_shape, want_dtype = expected
     if dtype.newbyteorder("=") != want_dtype:
-        raise Problem(f"{key} has dtype {dtype}, not {want_dtype} (the run's dtype for its "
-                      "parameters and optimizer state; int64 for counts and orders)")  # fmt: skip
+        whose = ", the run's dtype" if want_dtype.kind == "f" else ""
+        raise Problem(f"{key} has dtype {dtype}, not {want_dtype}{whose}")
     if (len(shape) != 1) if want_shape is None else (tuple(shape) != want_shape):
         wanted = "one axis" if want_shape is None else want_shape
         raise Problem(f"{key} has shape {tuple(shape)}, not {wanted} as the architecture in "
@@ -199,8 +199,10 @@ def _keys(value, field, keys):
         raise Problem(f"{name} must be a JSON object with keys {', '.join(keys)}, got {value!r}")
     missing, unknown = [k for k in keys if k not in value], sorted(set(value) - set(keys))
     if missing or unknown:
-        raise Problem(f"{name} lacks {missing} and has unknown keys {unknown}; it must hold "
-                      f"exactly {', '.join(keys)}")  # fmt: skip
+        parts = ([f"lacks {', '.join(missing)}"] if missing else []) + (
+            [f"has keys minivae never writes there: {', '.join(map(repr, unknown))}"]
+            if unknown else [])  # fmt: skip
+        raise Problem(f"{name} {' and '.join(parts)}")
 
 
 def _within(limit, value, field):

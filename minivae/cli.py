@@ -11,7 +11,9 @@
 Errors minivae raises on purpose (a missing dataset, a corrupt checkpoint, bad input) print
 their message, which says what to do, and exit with status 2; no traceback. A flag outside its
 range (`--batch-size 0`, `--lr nan`) is refused the same way before anything runs, with the
-limits TrainConfig uses (minivae.settings).
+limits TrainConfig uses (minivae.settings). `train --resume` continues the run with the settings
+its checkpoint saved: a flag that contradicts one of them is refused, naming it; only --epochs,
+--device, --cuda-graph and --data-dir may change (minivae.config.MAY_CHANGE_ON_RESUME).
 """
 
 import argparse

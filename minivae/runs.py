@@ -209,7 +209,7 @@ def _metrics_row(line, path, number, epoch):
     try:
         row = json.loads(line)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        problem = f"is not JSON ({type(err).__name__}: {err})"
+        problem = f"is not JSON ({getattr(err, 'msg', None) or err})"  # msg: without its place
     else:
         problem = _row_problem(row, epoch)
     if problem:
