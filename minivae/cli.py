@@ -11,7 +11,9 @@
 Errors minivae raises on purpose (a missing dataset, a corrupt checkpoint, bad input) print
 their message, which says what to do, and exit with status 2; no traceback. A flag outside its
 range (`--batch-size 0`, `--lr nan`) is refused the same way before anything runs, with the
-limits TrainConfig uses (minivae.settings).
+limits TrainConfig uses (minivae.settings). `train --resume` continues the run with the settings
+its checkpoint saved: a flag that contradicts one of them is refused, naming it; only --epochs,
+--device, --cuda-graph and --data-dir may change (minivae.config.MAY_CHANGE_ON_RESUME).
 """
 
 import argparse
@@ -21,7 +23,7 @@ import sys
 
 import numpy as np
 
-from minivae import settings
+from minivae import limits, settings
 from minivae.errors import MinivaeError
 
 SHAPES_SHOWN = 3  # inputs shown in the gradcheck table
@@ -94,7 +96,7 @@ def _parser():
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
-    count, seed = _checked(settings.COUNT), _checked(settings.SEED)
+    count, seed = _checked(limits.COUNT), _checked(limits.SEED)
     evaluate = commands.add_parser("eval", help="evaluate a trained run on its test set")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--k", type=count, default=5000, help="IWAE importance samples")
@@ -124,16 +126,21 @@ def _parser():
 def _add_setting(parser, flag, text):
     """Add `flag` for the TrainConfig field of its name: a choice of names, or a checked value."""
     limit = settings.LIMITS[flag[2:].replace("-", "_")]
-    if isinstance(limit, settings.Names):
+    if isinstance(limit, limits.Names):
         parser.add_argument(flag, choices=limit.names, help=text)
-    elif isinstance(limit, settings.Flag):
+    elif isinstance(limit, limits.Flag):
         parser.add_argument(flag, action="store_true", default=None, help=text)
     else:
         parser.add_argument(flag, type=_checked(limit), help=text)
 
 
+def _flag(field):
+    """The flag that sets a TrainConfig field: batch_size -> --batch-size."""
+    return "--" + field.replace("_", "-")
+
+
 def _checked(limit):
-    """An argparse type: the value parsed and checked by `limit` (a minivae.settings limit), so
+    """An argparse type: the value parsed and checked by `limit` (a minivae.limits kind), so
     a flag and the TrainConfig field it sets are refused in the same words."""
 
     def parse(text):
@@ -146,16 +153,17 @@ def _checked(limit):
 
 
 def _train(args):
-    from minivae.config import TrainConfig  # noqa: PLC0415
+    from minivae.config import TrainConfig, resumed_config  # noqa: PLC0415
     from minivae.runs import SavedRun, read_saved_config  # noqa: PLC0415
     from minivae.train import Trainer  # noqa: PLC0415
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     given.setdefault("out", os.path.join("runs", given.get("dataset", TrainConfig.dataset)))
-    config = TrainConfig(**given)
-    if args.resume:
-        config = dataclasses.replace(read_saved_config(config.out), **given)
+    if args.resume:  # the saved settings; a flag given may change only how the run goes on
+        config = resumed_config(read_saved_config(given["out"]), given, given["out"], _flag)
+    else:
+        config = TrainConfig(**given)
     trainer = Trainer(config, resume=args.resume, progress=False if args.quiet else None)
     print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
           f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")  # fmt: skip

@@ -9,6 +9,7 @@ made.
 """
 
 import dataclasses
+import os
 
 from minivae import settings
 from minivae.data import TOY2D
@@ -50,10 +51,14 @@ class TrainConfig:
     out: str = "runs/default"
 
     def __post_init__(self):
-        defaults = TOY2D_DEFAULTS if self.dataset in TOY2D else IMAGE_DEFAULTS
+        toy = isinstance(self.dataset, str) and self.dataset in TOY2D  # else _check says
+        defaults = TOY2D_DEFAULTS if toy else IMAGE_DEFAULTS
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        for name in ("out", "data_dir"):  # a pathlib.Path is a path too; JSON wants a str
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
         self._check()
         self.hidden = tuple(self.hidden)
 
@@ -82,3 +87,38 @@ class TrainConfig:
         """The model's architecture for data of `input_dim` dimensions (see model.architecture)."""
         return architecture(self.model, input_dim, self.hidden, self.latent_dim, self.likelihood,
                             self.activation)  # fmt: skip
+
+
+# A resumed run is the run that was saved, so its config is the checkpoint's. These fields may
+# differ in the command (or the TrainConfig) that resumes it, because they say how or where the
+# run goes on, not what it computes:
+#   epochs              train for longer (or stop sooner)
+#   device, cuda_graph  the same steps on the CPU or the GPU: checkpoints hold NumPy arrays and
+#                       integer generator states, so they are device-independent (the numbers
+#                       then agree to rounding, not bit for bit)
+#   data_dir            the same dataset, found in another directory
+#   out                 the run directory, wherever it is now (it may have been moved)
+# Every other field is the run itself (its data, model, optimizer, noise, batches): another value
+# would not continue that run but start a different one, so it is refused.
+MAY_CHANGE_ON_RESUME = ("epochs", "device", "cuda_graph", "data_dir", "out")
+
+
+def resumed_config(saved, asked, run_dir, spell=str):
+    """The config a resumed run goes on with: `saved` (the checkpoint's TrainConfig) with those
+    fields of `asked` (a dict of TrainConfig fields: the flags given, or a whole config) that
+    may change on resume. Any other field of `asked` that differs from the saved value is a
+    ConfigError naming it as `spell(field)` writes it ("--batch-size" on the command line), its
+    saved value and what to do. A saved cuda_graph is dropped when the run moves off the GPU,
+    unless `asked` sets it (it runs on the GPU only)."""
+    for field, value in asked.items():
+        if field not in MAY_CHANGE_ON_RESUME and value != getattr(saved, field):
+            raise ConfigError(
+                f"{spell(field)} {value!r} contradicts the run in {run_dir}, which was started "
+                f"with {field} {getattr(saved, field)!r}: a resumed run keeps its settings (only "
+                f"{', '.join(MAY_CHANGE_ON_RESUME)} may change), so leave {spell(field)} out to "
+                "continue it, or start a new run with another --out"
+            )
+    changes = {field: asked[field] for field in MAY_CHANGE_ON_RESUME if field in asked}
+    if changes.get("device", saved.device) != "gpu" and "cuda_graph" not in asked:
+        changes["cuda_graph"] = False
+    return dataclasses.replace(saved, **changes)

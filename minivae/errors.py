@@ -27,11 +27,18 @@ class DataError(MinivaeError, ValueError):
 
 
 class ConfigError(MinivaeError, ValueError):
-    """A setting of a run outside what it may be: an unknown name, a size below 1, a NaN rate."""
+    """A setting of a run (or a count given to a method) outside what it may be: an unknown
+    name, a size below 1, a NaN rate; or a setting that contradicts the run being resumed."""
 
 
 class CheckpointError(MinivaeError):
-    """A checkpoint that is truncated, corrupt, or of another architecture."""
+    """A checkpoint that is missing, truncated, corrupt, holds what minivae never writes, or is of
+    another architecture."""
+
+
+class RunError(MinivaeError):
+    """A run directory that cannot be used as asked: it already holds a run, holds nothing to
+    resume, is not a directory, or its metrics.jsonl is damaged."""
 
 
 class TrainingError(MinivaeError, RuntimeError):

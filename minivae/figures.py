@@ -72,7 +72,8 @@ def write_figures(run, run_dir):
     x = run.test_x
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
     written = []
-    rows = read_metrics(path("metrics.jsonl"))
+    metrics = path("metrics.jsonl")  # none: a run stopped before its first epoch ended
+    rows = read_metrics(metrics) if os.path.lexists(metrics) else []
     if rows:
         plots.curves(rows, path("curves.png"))
         written.append(path("curves.png"))

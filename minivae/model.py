@@ -25,6 +25,7 @@ from minivae import backend, ops
 from minivae.errors import DTypeError, ShapeError
 from minivae.function import fast_forms_enabled, no_grad
 from minivae.inputs import check_layout, check_values
+from minivae.limits import COUNT, check
 from minivae.nn import MLP, Module, Parameter
 from minivae.rng import CounterRNG, counter_normal
 from minivae.tensor import Tensor
@@ -115,6 +116,18 @@ def architecture(kind, input_dim, hidden, latent_dim, likelihood, activation):
     )
 
 
+def parameter_shapes(arch):
+    """(name, shape) of each parameter of a model of architecture `arch` (a dict from
+    `architecture`), in the order of `named_parameters()`, without building it: a checkpoint is
+    checked against these before anything of its size is allocated. Sorted by attribute name
+    at every level, the decoder's come first (its Gaussian log-variance before its MLP)."""
+    hidden, d, latent = tuple(arch["hidden"]), arch["input_dim"], arch["latent_dim"]
+    code_size = 2 * latent if arch["kind"] == "vae" else latent  # (mu, logvar) or z
+    shapes = [("decoder.logvar", (d,))] if arch["likelihood"] == "gaussian" else []
+    shapes += MLP.parameter_shapes((latent, *hidden[::-1], d), prefix="decoder.net.")
+    return shapes + MLP.parameter_shapes((d, *hidden, code_size), prefix="encoder.")
+
+
 class EncoderDecoder(Module):
     """What the VAE and the autoencoder share: an MLP encoder x -> (codes), and a Decoder.
 
@@ -152,6 +165,7 @@ class EncoderDecoder(Module):
 
     def interpolate(self, x1, x2, steps):
         """Decode `steps` points on the line from code(x1) to code(x2): (steps, D) array."""
+        check(COUNT, steps, f"{type(self).__name__}.interpolate: steps")
         with no_grad():
             ends = self.code(self.xp.stack([self.xp.asarray(x1), self.xp.asarray(x2)]))  # (2, L)
             t = self.xp.linspace(0, 1, steps, dtype=self.dtype)[:, None]  # (S, 1)
@@ -222,6 +236,7 @@ class VAE(EncoderDecoder):
 
     def sample(self, n, noise=None):
         """n draws of E[x|z] with z ~ N(0, I): (n, D) array; row i of z from the next stream."""
+        check(COUNT, n, "VAE.sample: n")
         noise = self.noise if noise is None else noise
         z = noise.normal(self.xp, (n, self.config["latent_dim"]), self.dtype)  # (n, L)
         with no_grad():
@@ -238,6 +253,9 @@ class VAE(EncoderDecoder):
         so the estimate does not depend on the batch size, nor on `chunk`, how many samples are
         decoded at a time (by default as many as keep about 2^20 numbers in memory).
         """
+        check(COUNT, k, "VAE.log_likelihood: k (importance samples)")
+        if chunk is not None:
+            check(COUNT, chunk, "VAE.log_likelihood: chunk")
         noise = self.noise if noise is None else noise
         xp, latent = self.xp, self.config["latent_dim"]
         x = self._array(x)

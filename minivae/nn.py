@@ -112,3 +112,14 @@ class MLP(Module):
             if i < len(self.layers) - 1:
                 x = self.activation(x)
         return x
+
+    @staticmethod
+    def parameter_shapes(sizes, prefix=""):
+        """(name, shape) of each parameter an MLP of `sizes` has, in the order of
+        `named_parameters()`, without building it: each layer's bias (out,), then its weight
+        (in, out)."""
+        shapes = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            shapes += [(f"{prefix}layers.{i}.bias", (n_out,)),
+                       (f"{prefix}layers.{i}.weight", (n_in, n_out))]  # fmt: skip
+        return shapes

@@ -17,8 +17,11 @@ class Optimizer:
     """Holds the parameters and per-parameter state; `step()` applies one update.
 
     The step count t is a `backend.step_scalar`: a Python int on the CPU, a device scalar on the
-    GPU (so a step captured in a CUDA graph counts its replays).
+    GPU (so a step captured in a CUDA graph counts its replays). `buffer_names` names the
+    attributes that hold one state array per parameter: what a checkpoint saves besides t.
     """
+
+    buffer_names = ()
 
     def __init__(self, params, lr):
         self.params = list(params)
@@ -55,6 +58,10 @@ class Optimizer:
             for a in arrays:
                 numpy.copyto(a, 0, where=numpy.abs(a) < numpy.finfo(a.dtype).tiny)
 
+    def buffers(self):
+        """{name: [one array per parameter]} for each of `buffer_names`."""
+        return {name: getattr(self, name) for name in self.buffer_names}
+
     def state_dict(self):
         """Step count and state arrays (NumPy copies), by kind and parameter index."""
         state = {"t": int(self.t)}
@@ -76,13 +83,12 @@ class Optimizer:
 class SGD(Optimizer):
     """v <- momentum v + g;  theta <- theta - lr v   (plain SGD when momentum = 0)."""
 
+    buffer_names = ("velocity",)
+
     def __init__(self, params, lr=0.01, momentum=0.0):
         super().__init__(params, lr)
         self.momentum = momentum
         self.velocity = [p.xp.zeros_like(p.data) for p in self.params]
-
-    def buffers(self):
-        return {"velocity": self.velocity}
 
     def update(self, i, p):
         v = self.velocity[i]
@@ -108,6 +114,8 @@ class Adam(Optimizer):
     parameters (784-400-20-400-784, float32; best of 5 x 100 steps): 1.41 ms against 1.60 ms.
     """
 
+    buffer_names = ("m", "v")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.b1, self.b2 = betas
@@ -115,9 +123,6 @@ class Adam(Optimizer):
         self.m = [p.xp.zeros_like(p.data) for p in self.params]  # first moment, mean of g
         self.v = [p.xp.zeros_like(p.data) for p in self.params]  # second moment, mean of g^2
         self.scratch = [p.xp.empty_like(p.data) for p in self.params]
-
-    def buffers(self):
-        return {"m": self.m, "v": self.v}
 
     def step(self):
         self.t += 1
@@ -161,6 +166,9 @@ def cache_sized_chunks(arrays):
     step = max(1, CHUNK_BYTES // flat[0].itemsize)
     for start in range(0, flat[0].size, step):
         yield tuple(a[start : start + step] for a in flat)
+
+
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}  # the names --optimizer takes
 
 
 def clip_grad_norm(params, max_norm):

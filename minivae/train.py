@@ -25,11 +25,11 @@ import time
 import numpy as np
 
 from minivae import backend
-from minivae.checkpoint import check_same_architecture, load_checkpoint, save_checkpoint
+from minivae.checkpoint import check_same_architecture, save_checkpoint
 from minivae.config import TrainConfig
 from minivae.data import load_dataset
 from minivae.data.batches import binarize
-from minivae.errors import MinivaeError, TrainingError
+from minivae.errors import CheckpointError, MinivaeError, TrainingError
 from minivae.evaluate import mean_elbo_terms
 from minivae.graph_step import GraphStep
 from minivae.optim import SGD, Adam, clip_grad_norm
@@ -40,8 +40,9 @@ from minivae.runs import (
     METRICS,
     append_metrics,
     build_model,
-    keep_metrics_up_to,
+    open_run_dir,
     prepare_data,
+    start_run_dir,
 )
 
 __all__ = ["Interrupted", "TrainConfig", "Trainer", "train"]
@@ -69,9 +70,12 @@ class Trainer:
 
     def __init__(self, config, resume=False, progress=None, log=print):
         self.config, self.log, self.progress = config, log, progress
-        self.xp = backend.module_for_device(config.device)
         self.checkpoint_path = os.path.join(config.out, CHECKPOINT)
         self.metrics_path = os.path.join(config.out, METRICS)
+        # before any data is read: a new run needs an empty directory; a resumed one, a
+        # checkpoint of the run `config` describes and the metrics rows of its epochs
+        checkpoint, kept_rows = open_run_dir(config, resume)
+        self.xp = backend.module_for_device(config.device)
         self.train_set, self.test_set = load_dataset(config.dataset, data_dir=config.data_dir)
         train_x, self.test_x = prepare_data(config, self.train_set, self.test_set)
         self.train_x = self.xp.asarray(train_x)  # to the device once; batches are cut there
@@ -85,13 +89,12 @@ class Trainer:
         self.sums = EpochSums(self.xp)  # this epoch's loss sums, on the device
         self.partial = None  # mid-epoch position: order, next batch, seconds
         self.graph_step = GraphStep(self) if config.cuda_graph else None
-        if resume:
-            self._restore(architecture)
-        elif os.path.exists(self.checkpoint_path):
-            raise MinivaeError(
-                f"{config.out} already holds a run (checkpoint.npz): pass --resume to continue "
-                "it, or choose another --out so nothing is overwritten"
-            )
+        if checkpoint is not None:
+            self._restore(checkpoint, architecture)
+        removed = start_run_dir(config.out, kept_rows)  # everything checked: now change files
+        if removed:
+            self.log(f"removed {len(removed)} temporary file(s) of writes killed midway in "
+                     f"{config.out}: {', '.join(removed)}")  # fmt: skip
 
     @property
     def steps_per_epoch(self):
@@ -150,8 +153,8 @@ class Trainer:
             epoch_seconds=seconds,
         )
         self.partial = None
-        # the row first: a crash before the checkpoint leaves one row too many, which a resume
-        # drops, rather than a checkpoint whose row is missing
+        # the row first, on disk before the checkpoint is written: a crash between the two
+        # leaves one row too many, which a resume drops, never a checkpoint whose row is missing
         append_metrics(self.metrics_path, row)
         self._save()
         return row
@@ -239,11 +242,20 @@ class Trainer:
             self.checkpoint_path, meta, self.model.state_dict(), self.optimizer.state_dict(), arrays
         )
 
-    def _restore(self, architecture):
-        meta, params, optim_state, arrays = load_checkpoint(self.checkpoint_path)
-        check_same_architecture(self.checkpoint_path, meta["model"], architecture)
-        self.model.load_state_dict(params)
-        self.optimizer.load_state_dict(optim_state)
+    def _restore(self, checkpoint, architecture):
+        """Continue from `checkpoint` (checked whole by minivae.checkpoint, its run's settings
+        those of self.config by runs.open_run_dir): what is left to check needs the data."""
+        meta, path = checkpoint.meta, checkpoint.path
+        check_same_architecture(path, meta["model"], architecture)  # the data's input_dim
+        if meta["partial"] is not None and len(checkpoint.arrays["order"]) != len(self.train_x):
+            raise CheckpointError(
+                f"checkpoint {path} stopped inside an epoch of {len(checkpoint.arrays['order'])} "
+                f"examples, but the {self.config.dataset} training set now has "
+                f"{len(self.train_x)}: resume with the data it was trained on (--data-dir), or "
+                "start a new run with another --out"
+            )
+        self.model.load_state_dict(checkpoint.params)
+        self.optimizer.load_state_dict(checkpoint.optimizer)
         self.noise.load_state_dict(meta["noise"])
         self.order_rng.bit_generator.state = meta["order_rng"]
         self.binarize_rng.bit_generator.state = meta["binarize_rng"]
@@ -251,9 +263,8 @@ class Trainer:
         if meta["partial"] is not None:
             saved = meta["partial"]
             self.sums.load_state_dict(saved["sums"])
-            self.partial = dict(order=arrays["order"], next_batch=saved["next_batch"],
+            self.partial = dict(order=checkpoint.arrays["order"], next_batch=saved["next_batch"],
                                 seconds=saved["seconds"])  # fmt: skip
-        keep_metrics_up_to(self.metrics_path, self.epoch)
 
 
 def train(config, resume=False, progress=None, log=print):

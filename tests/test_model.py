@@ -8,7 +8,7 @@ from minivae import gradcheck
 from minivae.autoencoder import Autoencoder
 from minivae.catalog import MODEL_CASES
 from minivae.errors import CheckpointError, ShapeError
-from minivae.model import VAE
+from minivae.model import VAE, parameter_shapes
 from minivae.optim import FLUSH_EVERY, SGD, Adam, clip_grad_norm
 from minivae.tensor import Tensor
 
@@ -149,3 +149,23 @@ def test_adam_flushes_moments_that_decayed_into_subnormals():
     assert 0 < abs(opt.m[0][0]) < tiny  # stuck among the subnormals
     opt.step()  # a step whose number FLUSH_EVERY divides
     assert (opt.m[0] == 0).all() and (opt.v[0] >= tiny).all()  # v is still normal: kept
+
+
+@pytest.mark.parametrize(
+    "cls, settings",
+    [(VAE, dict(input_dim=5, hidden=(3, 4), latent_dim=2)),
+     (VAE, dict(input_dim=2, hidden=(), latent_dim=1, likelihood="gaussian")),
+     (VAE, dict(input_dim=3, hidden=tuple(range(1, 13)), latent_dim=2)),  # layer 10 after 9
+     (Autoencoder, dict(input_dim=7, hidden=(3,), latent_dim=2, likelihood="gaussian"))],
+)  # fmt: skip
+def test_parameter_shapes_without_building_are_those_of_the_built_model(cls, settings):
+    model = cls(**settings)
+    built = [(name, p.shape) for name, p in model.named_parameters()]
+    assert parameter_shapes(model.config) == built
+
+
+def test_optimizers_save_their_named_buffers():
+    params = VAE(4, hidden=(3,), latent_dim=1).parameters()
+    for optimizer, buffers in ((Adam(params), ("m", "v")), (SGD(params), ("velocity",))):
+        keys = set(optimizer.state_dict())
+        assert keys == {"t"} | {f"{b}.{i}" for b in buffers for i in range(len(params))}

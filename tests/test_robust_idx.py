@@ -13,12 +13,11 @@ import math
 import os
 import struct
 import threading
-import time
-import tracemalloc
 import zlib
 
 import numpy as np
 import pytest
+from bounds import measured
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,16 +53,7 @@ def reference(data):
 
 def measured_read(path):
     """(the array or the MinivaeError read_idx gave, seconds, peak bytes allocated)."""
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        outcome = read_idx(path)
-    except MinivaeError as err:
-        outcome = err
-    seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return outcome, seconds, peak
+    return measured(read_idx, path)
 
 
 def assert_right_array_or_error(path):

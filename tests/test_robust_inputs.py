@@ -2,6 +2,7 @@
 infinite, outside [0, 1] for a Bernoulli likelihood. Each public method refuses them with a
 MinivaeError that names the model, what is wrong and what to do; real arrays it can take pass."""
 
+import re
 import warnings
 
 import hypothesis.extra.numpy as npst
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from minivae import Tensor
 from minivae.autoencoder import Autoencoder
 from minivae.data.batches import check_inputs
-from minivae.errors import DataError, DTypeError, MinivaeError, ShapeError
+from minivae.errors import ConfigError, DataError, DTypeError, MinivaeError, ShapeError
 from minivae.evaluate import iwae_negative_log_likelihood, latent_statistics, mean_elbo_terms
 from minivae.model import VAE
 
@@ -142,3 +143,23 @@ def test_the_trainer_skips_only_the_value_scan_of_batches_it_validated_at_load()
     model.loss(bad, validated=True)  # the caller vouches for the values: no scan
     with pytest.raises(ShapeError):
         model.loss(np.zeros((2, 5), np.float32), validated=True)  # the shape is always checked
+
+
+COUNTS = {  # a call with a count below 1 (or not an integer), and what the error names
+    "sample 0": (lambda m: m.sample(0), "VAE.sample: n must be an integer >= 1, got 0"),
+    "sample -1": (lambda m: m.sample(-1), "VAE.sample: n must be an integer >= 1, got -1"),
+    "sample 2.0": (lambda m: m.sample(2.0), "got 2.0"),
+    "k 0": (lambda m: m.log_likelihood(GOOD, 0), "log_likelihood: k (importance samples) must"),
+    "chunk 0": (lambda m: m.log_likelihood(GOOD, 3, chunk=0), "log_likelihood: chunk must"),
+    "steps 0": (lambda m: m.interpolate(GOOD[0], GOOD[1], 0), "VAE.interpolate: steps must"),
+    "autoencoder steps": (lambda m: Autoencoder(D).interpolate(GOOD[0], GOOD[1], -2),
+                          "Autoencoder.interpolate: steps must be an integer >= 1, got -2"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", COUNTS)
+def test_counts_below_one_are_refused_instead_of_empty_results(case):
+    call, expected = COUNTS[case]
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        call(model_for("VAE"))
+    assert model_for("VAE").sample(1).shape == (1, D)  # one is a count

@@ -23,14 +23,13 @@ not a regular file (opening a named pipe would wait forever for a writer).
 
 import gzip
 import math
-import os
-import stat
 import struct
 import zlib
 
 import numpy as np
 
 from minivae.errors import DataError
+from minivae.files import open_regular_file
 
 TYPES = {
     0x08: np.dtype("u1"),
@@ -49,7 +48,7 @@ FIX = "delete it and fetch the dataset again (or pass --data-dir with good copie
 
 def read_idx(path):
     """The array stored in the IDX file at `path` (native byte order)."""
-    with _open_regular_file(path) as raw:
+    with open_regular_file(path, DataError, "pass the path of the IDX file itself") as raw:
         gzipped = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw) if gzipped else raw
@@ -74,27 +73,6 @@ def write_idx(path, array, compress=None):
         data = gzip.compress(data)
     with open(path, "wb") as f:
         f.write(data)
-
-
-def _open_regular_file(path):
-    """`path` opened for binary reading, after checking (without opening it) that it is a file."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror}); check the path") from None
-    if not stat.S_ISREG(mode):
-        kind = "a directory" if stat.S_ISDIR(mode) else (
-            "a named pipe" if stat.S_ISFIFO(mode) else "a device or socket")  # fmt: skip
-        raise DataError(
-            f"{path} is {kind}, not a regular file: pass the path of the IDX file itself"
-        )
-    try:
-        return open(path, "rb")
-    except OSError as err:
-        reason = err.strerror
-        raise DataError(f"{path}: cannot be opened ({reason}); check its permissions") from None
 
 
 def _parse(stream, path):

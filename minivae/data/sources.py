@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 from minivae.errors import DataError
-from minivae.files import atomic_write
+from minivae.files import REGULAR, atomic_write, file_kind
 
 SYSTEM_DIR = "/usr/share/datasets"
 DOWNLOAD_TIMEOUT = 15  # seconds without an answer before a server counts as unreachable
@@ -119,10 +119,27 @@ def _files_in(directory):
     paths = []
     for filename in FILENAMES:
         gzipped, plain = os.path.join(directory, filename), os.path.join(directory, filename[:-3])
-        if not os.path.isfile(gzipped) and not os.path.isfile(plain):
+        found = [path for path in (gzipped, plain) if _is_dataset_file(path)]
+        if not found:
             return None
-        paths.append(gzipped if os.path.isfile(gzipped) else plain)
+        paths.append(found[0])
     return paths
+
+
+def _is_dataset_file(path):
+    """True for a regular file at `path`, False for nothing there. Anything else there (a
+    directory or a named pipe with a dataset file's name) is a DataError: it is a mistake to
+    point out, not a file to pass over in silence."""
+    try:
+        kind = file_kind(path)
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
+    if kind not in (None, REGULAR):
+        raise DataError(
+            f"{path} is {kind}, not a regular file: a dataset file must be the IDX file "
+            "itself; move it away, or pass --data-dir with the four files"
+        )
+    return kind == REGULAR
 
 
 def _download(remote, urls):
