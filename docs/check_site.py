@@ -9,7 +9,8 @@ Sphinx's -W already fails on broken cross-references; this looks at what it prod
 - every page: each docs/**/*.md and each executed notebook has its .html;
 - offline: no page or stylesheet names a script, style, font, image or frame on another host
   (an <a href> to elsewhere is a link a reader may follow, and is allowed);
-- local files: every src and href inside the site points at a file that is there;
+- local files: every src and href inside the site points at a file that is there, and at an
+  element of that page where it names one (#fragment);
 - math: the site carries MathJax (tex-chtml.js and its fonts), every page with math loads that
   copy, and the math page has equations;
 - notebooks: each notebook's page shows as many images as its executed copy holds;
@@ -42,10 +43,13 @@ class Page(HTMLParser):
     def __init__(self, text):
         super().__init__()
         self.fetched, self.linked, self.images, self.has_math = [], [], [], False
+        self.ids = set()
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
         for attribute in ("src", "href", "data"):
             url = attrs.get(attribute)
             if url is None:
@@ -67,12 +71,12 @@ def is_elsewhere(url):
 
 
 def local_target(page_path, url):
-    """The file a relative URL of `page_path` names, or None for anchors and other hosts."""
-    if is_elsewhere(url) or url.startswith("#") or url.startswith("mailto:"):
+    """The file a URL of `page_path` names (the page itself for "#..."), or None elsewhere."""
+    if is_elsewhere(url) or url.startswith("mailto:"):
         return None
     path = unquote(urlsplit(url).path)
     if not path:
-        return None
+        return page_path.resolve()
     target = (page_path.parent / path).resolve()
     return target / "index.html" if target.is_dir() else target
 
@@ -111,12 +115,16 @@ def run_checks(site):
                 elsewhere.append(f"{css.relative_to(site)} loads {url}")
     check("nothing loaded from another host", elsewhere)
 
-    missing = []
+    missing, by_path = [], {path.resolve(): page for path, page in pages.items()}
     for path, page in pages.items():
         for url in page.fetched + page.linked:
-            target = local_target(path, url)
-            if target is not None and not target.exists():
+            target, fragment = local_target(path, url), unquote(urlsplit(url).fragment)
+            if target is None:
+                continue
+            if not target.exists():
                 missing.append(f"{path.relative_to(site)}: {url}")
+            elif fragment and target in by_path and fragment not in by_path[target].ids:
+                missing.append(f"{path.relative_to(site)}: {url} (no such element)")
     check("every local src and href exists", sorted(set(missing)))
 
     mathjax = site / MATHJAX
