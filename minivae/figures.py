@@ -155,7 +155,7 @@ def _latent_figures(model, x, test, path):
         plane, explained = principal_plane(z)
         axis_labels = (f"PC1 ({explained[0]:.0%} of variance)", f"PC2 ({explained[1]:.0%})")
         dims = "one dim" if z.shape[1] == 1 else f"{z.shape[1]} dims"
-        note = f" (first two principal components of {dims})"
+        note = f"\n(the first two principal components of {dims})"  # a line of its own
     what = "mu(x)" if model.config["kind"] == "vae" else "z = f(x)"
     written = [path("latent.png")]
     labels = None if test.labels is None else test.labels[: len(x)]
