@@ -32,8 +32,10 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
 import minivae
+import minivae.course
 from minivae import ops
 from minivae.data import load_dataset
+from minivae.ops.vae import kl_terms
 
 rng = np.random.default_rng(0)
 
@@ -188,13 +190,50 @@ plt.show()
 #     KL = -1/2 (logvar + 1) + 1/2 (mu^2 + sigma^2) = 1/2 (mu^2 + sigma^2 - 1 - logvar).
 #
 # This is the closed form `ops.gaussian_kl` computes (per row, summed over the L dimensions).
-# Here it is in NumPy, beside the log-density the Monte Carlo estimate needs:
+#
+# ### Exercise 1: the closed-form KL and its gradient
+#
+# Write it in NumPy, elementwise: `kl_closed_form(mu, logvar)` takes two arrays of one shape
+# and returns the KL term of each element, an array of that shape. Then its gradient:
+# `kl_gradient(mu, logvar)` returns the pair (dKL/dmu, dKL/dlogvar), each of that shape too.
+# Derive the two derivatives from the formula above; remember that sigma^2 = exp(logvar). Use
+# only the arguments and NumPy (`np`): the check calls your functions on inputs of its own.
 
 
 # %%
 def kl_closed_form(mu, logvar):
     """KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (mu^2 + sigma^2 - 1 - logvar), elementwise."""
+    ### BEGIN SOLUTION
     return 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)
+    ### END SOLUTION
+
+
+def kl_gradient(mu, logvar):
+    """(dKL/dmu, dKL/dlogvar) of the KL above, elementwise."""
+    ### BEGIN SOLUTION
+    return mu, (np.exp(logvar) - 1) / 2  # d(sigma^2)/dlogvar = d exp(logvar)/dlogvar = sigma^2
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The check runs both on three random batches against minivae's `ops.gaussian_kl` and its
+# backward pass, then runs `minivae.gradcheck` with your gradient as the backward pass of the
+# KL. If it finds a mistake, it says which quantity is wrong, how, and the likely reason.
+
+# %%
+minivae.course.check_kl(kl_closed_form, kl_gradient)
+
+# %% [markdown]
+# From here on the notebook uses minivae's own elementwise KL, `kl_terms` in
+# `minivae/ops/vae.py` (the terms `ops.gaussian_kl` sums over each row), so that it runs the
+# same whether or not your answer is right yet. Beside it, the log-density that the Monte
+# Carlo estimate needs:
+
+
+# %%
+def kl_by_minivae(mu, logvar):
+    """minivae's KL terms, 1/2 (mu^2 + sigma^2 - 1 - logvar), elementwise."""
+    return kl_terms(mu, np.exp(logvar), logvar)
 
 
 def log_normal(z, mu, logvar):
@@ -214,7 +253,7 @@ n = 200_000
 z_1d = mu_1d + np.exp(logvar_1d / 2) * rng.standard_normal(n)  # z ~ q
 terms = log_normal(z_1d, mu_1d, logvar_1d) - log_normal(z_1d, 0.0, 0.0)  # log q(z) - log p(z)
 mc, stderr = terms.mean(), terms.std(ddof=1) / np.sqrt(n)
-closed = kl_closed_form(mu_1d, logvar_1d)
+closed = kl_by_minivae(mu_1d, logvar_1d)
 by_minivae = ops.gaussian_kl(minivae.Tensor([[mu_1d]]), minivae.Tensor([[logvar_1d]])).item()
 
 print(f"closed form {closed:.5f}, ops.gaussian_kl {by_minivae:.5f}, "
@@ -251,7 +290,7 @@ for mu_i, sigma_i in [(0.0, 1.0), (0.0, 0.2), (0.0, 3.0), (-2.0, 1.0), (1.0, 0.1
     z_i = mu_i + sigma_i * rng.standard_normal(n)
     terms_i = log_normal(z_i, mu_i, logvar_i) - log_normal(z_i, 0.0, 0.0)
     mc_i, stderr_i = terms_i.mean(), terms_i.std(ddof=1) / np.sqrt(n)
-    closed_i = kl_closed_form(mu_i, logvar_i)
+    closed_i = kl_by_minivae(mu_i, logvar_i)
     print(f"{mu_i:5.1f} {sigma_i:6.1f} {closed_i:12.5f} {mc_i:12.5f} +- {stderr_i:.5f}")
     assert abs(mc_i - closed_i) <= 3 * stderr_i + 1e-12  # q = p: every term is exactly 0
 
@@ -273,7 +312,7 @@ B, L = 4, 10
 mu_bl = rng.normal(0, 1, (B, L))
 logvar_bl = rng.normal(0, 1, (B, L))
 closed_bl = ops.gaussian_kl(minivae.Tensor(mu_bl), minivae.Tensor(logvar_bl)).data  # (B,)
-assert np.allclose(closed_bl, kl_closed_form(mu_bl, logvar_bl).sum(axis=1))
+assert np.allclose(closed_bl, kl_by_minivae(mu_bl, logvar_bl).sum(axis=1))
 
 draws = 50_000
 z_bl = mu_bl + np.exp(logvar_bl / 2) * rng.standard_normal((draws, B, L))  # (n, B, L)
@@ -304,12 +343,12 @@ mus = np.linspace(-3, 3, 200)
 sigmas = np.geomspace(0.05, 4, 200)
 figure, (left, middle) = plt.subplots(1, 2, figsize=(12, 4))
 for sigma_i in (0.5, 1.0, 2.0):
-    left.plot(mus, kl_closed_form(mus, np.log(sigma_i**2)), label=f"sigma = {sigma_i}")
+    left.plot(mus, kl_by_minivae(mus, np.log(sigma_i**2)), label=f"sigma = {sigma_i}")
 left.set_xlabel("mu")
 left.set_ylabel("KL (nats)")
 left.set_title("KL against mu: quadratic, least at mu = 0")
 left.legend()
-middle.plot(sigmas, kl_closed_form(0.0, np.log(sigmas**2)), "k", lw=2, label="KL at mu = 0")
+middle.plot(sigmas, kl_by_minivae(0.0, np.log(sigmas**2)), "k", lw=2, label="KL at mu = 0")
 middle.plot(sigmas, sigmas**2 / 2, "--", label="sigma^2 / 2 (too wide)")
 middle.plot(sigmas, -np.log(sigmas), ":", label="-log sigma (too narrow)")
 middle.set_xscale("log")
@@ -323,7 +362,7 @@ plt.show()
 
 # %% [markdown]
 # During training the KL does not act through its value but through its gradient, which
-# `ops.gaussian_kl`'s hand-written backward pass supplies:
+# `ops.gaussian_kl`'s hand-written backward pass supplies (the derivatives of exercise 1):
 #
 #     dKL/dmu = mu,    dKL/dlogvar = (sigma^2 - 1) / 2
 #
@@ -341,7 +380,7 @@ assert np.allclose(logvar_t.grad, (np.exp(logvar_t.data) - 1) / 2)  # dKL/dlogva
 
 fine_mu, fine_logvar = np.meshgrid(np.linspace(-3, 3, 200), np.linspace(-3, 2, 200))
 figure, axes = plt.subplots(figsize=(7, 6))
-contours = axes.contour(fine_mu, fine_logvar, kl_closed_form(fine_mu, fine_logvar),
+contours = axes.contour(fine_mu, fine_logvar, kl_by_minivae(fine_mu, fine_logvar),
                         levels=[0.1, 0.5, 1, 2, 3, 4, 5], cmap="viridis")  # fmt: skip
 axes.clabel(contours, fontsize=8)
 axes.quiver(mu_grid, logvar_grid, -mu_t.grad.reshape(mu_grid.shape),

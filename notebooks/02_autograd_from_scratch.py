@@ -36,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minivae
+import minivae.course
 from minivae import ops
 from minivae.ops.activations import stable_sigmoid
 from minivae.optim import SGD
@@ -401,6 +402,39 @@ axes.legend()
 plt.show()
 
 # %% [markdown]
+# ## Exercise 2: a dense layer's backward pass
+#
+# Every MLP in minivae is made of one op: the dense layer y = x W + b, with x (B, I) a batch of
+# B inputs of I features each, W (I, O), b (O,) added to every row, and y (B, O). It is
+# `ops.linear`. Its backward pass receives g = dL/dy, shape (B, O), and returns one gradient per
+# input, each of its input's shape: dL/dx (B, I), dL/dW (I, O) and dL/db (O,).
+#
+# Write `linear_backward(g, x, weight)`, returning the three in that order. Start from one
+# element, y_bo = sum_i x_bi W_io + b_o: dy_bo/dW_io = x_bi, and the chain rule adds up
+# g_bo dy_bo/dW_io over every (b, o) that W_io reaches. Then write each such sum as a matrix
+# product, and check that the shapes come out as above. Use only the arguments and NumPy. The
+# check plugs your function into a `minivae.Function` as the backward pass of y = x W + b,
+# compares it with `ops.linear`'s on three batches and runs `minivae.gradcheck` on it.
+
+
+# %%
+def linear_backward(g, x, weight):
+    """(dL/dx, dL/dW, dL/db) of y = x W + b, from g = dL/dy (B, O), x (B, I) and W (I, O)."""
+    ### BEGIN SOLUTION
+    grad_x = g @ weight.T  # (B, O) (O, I) -> (B, I)
+    grad_weight = x.T @ g  # (I, B) (B, O) -> (I, O)
+    grad_bias = g.sum(axis=0)  # (B, O) -> (O,): b is added to every row, so the rows add up
+    return grad_x, grad_weight, grad_bias
+    ### END SOLUTION
+
+
+# %%
+minivae.course.check_linear_backward(linear_backward)
+
+# %% [markdown]
+# The rest of the notebook does not use your function; minivae's own backward pass of the layer
+# is `Linear.backward` in `minivae/ops/linalg.py`.
+#
 # ## What goes wrong when backward runs twice
 #
 # Gradients accumulate: each `backward()` adds its result to `.grad`, never replaces it. That is

@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minivae
+import minivae.course
 from minivae import ops
 
 rng = np.random.default_rng(0)
@@ -79,15 +80,45 @@ except minivae.MinivaeError as error:
 # Move the randomness into a noise eps ~ N(0, 1) that does not depend on mu or logvar, and make
 # z a deterministic, differentiable function of all three (`docs/math.md`, reparameterization):
 #
-#     z = mu + sigma * eps,    dz/dmu = 1,    dz/dlogvar = eps * sigma / 2
+#     z = mu + sigma * eps,    sigma = exp(logvar / 2)
 #
 # z still has the distribution N(mu, sigma^2), so E_q[f(z)] = E_eps[f(mu + sigma * eps)], and
 # the gradient moves inside the expectation over eps, which does not depend on mu and logvar:
 #
+#     dJ/dmu = E_eps[f'(z) dz/dmu],    dJ/dlogvar = E_eps[f'(z) dz/dlogvar]
+#
+# ### Exercise 3: the reparameterization's backward pass
+#
+# As an op, z = mu + sigma * eps takes mu, logvar and eps, all (B, L), and its backward pass
+# receives g = dL/dz of the same shape. Write `reparameterize_backward(g, mu, logvar, eps)`,
+# returning (dL/dmu, dL/dlogvar): derive dz/dmu and dz/dlogvar (the second goes through sigma
+# by the chain rule) and multiply each by g, element by element. eps is a constant here, drawn
+# outside the graph, so it needs no gradient. Use only the arguments and NumPy. The check
+# compares your function with the backward pass of `ops.reparameterize` on three batches and
+# runs `minivae.gradcheck` with it as the backward pass of z = mu + sigma * eps.
+
+
+# %%
+def reparameterize_backward(g, mu, logvar, eps):
+    """(dL/dmu, dL/dlogvar) of z = mu + exp(logvar / 2) * eps, from g = dL/dz; all (B, L)."""
+    ### BEGIN SOLUTION
+    sigma = np.exp(logvar / 2)
+    return g, g * eps * sigma / 2  # dz/dmu = 1; dz/dlogvar = eps dsigma/dlogvar = eps sigma / 2
+    ### END SOLUTION
+
+
+# %%
+minivae.course.check_reparameterize_backward(reparameterize_backward)
+
+# %% [markdown]
+# The derivatives: dz/dmu = 1 and, because d sigma / d logvar = sigma / 2,
+# dz/dlogvar = eps * sigma / 2. So
+#
 #     dJ/dmu = E_eps[f'(z)],    dJ/dlogvar = E_eps[f'(z) * eps * sigma / 2]
 #
-# `ops.reparameterize(mu, logvar, eps)` is this op, with its hand-written backward; eps is
-# passed in, drawn outside the graph. One draw:
+# `ops.reparameterize(mu, logvar, eps)` is this op, with its hand-written backward
+# (`minivae/ops/vae.py`); the rest of the notebook uses it. eps is passed in, drawn outside the
+# graph. One draw:
 
 # %%
 eps = rng.standard_normal((1, 1))

@@ -32,8 +32,10 @@ import numpy as np
 from IPython.display import Image, display
 
 import minivae
+import minivae.course
 from minivae import evaluate, plots
 from minivae.data import load_dataset
+from minivae.optim import Adam
 from minivae.train import TrainConfig, Trainer
 
 RUNS = tempfile.TemporaryDirectory(prefix="minivae-notebook-4-")  # checkpoints and figures
@@ -70,6 +72,40 @@ def show(draw, *arrays, **options):
 # parts, `recon` = -log p(x|z) at one z = mu + sigma * eps (`ops.bernoulli_nll` for pixels in
 # [0, 1]) and `kl` in closed form (`ops.gaussian_kl`), and the training objective
 # `recon + beta * kl`. With beta = 1 that is exactly -ELBO.
+#
+# ### Exercise 4: the Bernoulli likelihood on logits
+#
+# For pixels in [0, 1] the decoder outputs one logit l_j per pixel, any real number, and
+# p(x_j = 1 | z) = sigmoid(l_j) = 1 / (1 + e^-l_j). The reconstruction term is the binary
+# cross-entropy, summed over the D pixels of an example:
+#
+#     -log p(x|z) = -sum_j [x_j log sigmoid(l_j) + (1 - x_j) log(1 - sigmoid(l_j))]
+#
+# Write `bernoulli_nll(logits, x)`, for logits and pixels x of shape (B, D), returning one
+# number per example, shape (B,). It must stay finite for logits of any size: a trained decoder
+# is confident, its logits reach 40 and more, and there sigmoid(l) rounds to exactly 1 in
+# float64, so log(1 - sigmoid(l)) is log 0. So work on the logits: with
+# softplus(a) = log(1 + e^a), -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) =
+# softplus(l); simplify with softplus(-l) = softplus(l) - l; and compute softplus itself so that
+# no e^a can overflow. Use only the arguments and NumPy. The check compares your function with
+# `ops.bernoulli_nll` on pixel intensities, on binary pixels and on logits of size 38 to 1000.
+
+
+# %%
+def bernoulli_nll(logits, x):
+    """-log p(x|z) of each example from the decoder's logits l and the pixels x (B, D): (B,)."""
+    ### BEGIN SOLUTION
+    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))  # log(1 + e^l), stable
+    return (softplus - x * logits).sum(axis=1)  # (B, D) -> (B,)
+    ### END SOLUTION
+
+
+# %%
+minivae.course.check_bernoulli_nll(bernoulli_nll)
+
+# %% [markdown]
+# minivae's own is `ops.bernoulli_nll` (`minivae/ops/likelihoods.py`), which `VAE.loss` uses
+# in the rest of the notebook. An untrained VAE's two terms:
 
 # %%
 sprites_train, sprites_test = load_dataset("sprites")
@@ -86,6 +122,58 @@ assert np.allclose(terms.objective.data, terms.recon.data + terms.kl.data)
 # of the 784 pixels: about 540 nats. The KL starts near 0, because the encoder's first outputs
 # are all close to mu = 0, logvar = 0, the prior itself.
 #
+# ## The optimizer: Adam
+#
+# Training moves the weights against the gradient of the objective, but not by plain gradient
+# descent: minivae's trainer uses Adam (Kingma and Ba, 2015; `docs/math.md`), which scales each
+# parameter's step by running averages of its gradient g and of g^2. At step t = 1, 2, ...,
+# with b1 = 0.9, b2 = 0.999 and eps = 1e-8:
+#
+#     m = b1 m + (1 - b1) g,            v = b2 v + (1 - b2) g^2
+#     m_hat = m / (1 - b1^t),           v_hat = v / (1 - b2^t)
+#     theta = theta - lr m_hat / (sqrt(v_hat) + eps)
+#
+# m and v start at 0, so over the first steps they are too small, by the factors 1 - b1^t and
+# 1 - b2^t; m_hat and v_hat undo that (the "bias correction"). At the first step
+# m_hat / sqrt(v_hat) = g / |g|, so every parameter moves by lr, whatever its gradient's size.
+#
+# ### Exercise 5: Adam's update
+#
+# Write `adam_step(theta, g, m, v, t, lr, b1, b2, eps)`, returning the new (theta, m, v) after
+# step t (t = 1 at the first step), for arrays theta, g, m and v of one shape. Use only the
+# arguments and NumPy. The check runs it step by step beside minivae's `optim.Adam`, fed the same
+# gradients, in two runs with different settings.
+
+
+# %%
+def adam_step(theta, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """One Adam update: the new (theta, m, v) from the gradient g at step t (1 at the first)."""
+    ### BEGIN SOLUTION
+    m = b1 * m + (1 - b1) * g  # running average of g
+    v = b2 * v + (1 - b2) * g**2  # running average of g^2
+    m_hat = m / (1 - b1**t)  # bias corrections: m and v started at 0
+    v_hat = v / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    ### END SOLUTION
+
+
+# %%
+minivae.course.check_adam_step(adam_step)
+
+# %% [markdown]
+# minivae's own is `optim.Adam` (`minivae/optim.py`), which the trainer uses. Its first step
+# moves parameters with gradients of very different sizes by the same lr:
+
+# %%
+theta = minivae.Tensor(np.array([1.0, -2.0, 50.0]), requires_grad=True)
+start = theta.data.copy()
+adam = Adam([theta], lr=0.01)
+theta.grad = np.array([1e-4, 3.0, -800.0])
+adam.step()
+print("gradients", theta.grad, "moved theta by", theta.data - start)
+assert np.allclose(theta.data - start, -0.01 * np.sign(theta.grad), rtol=1e-3)
+
+# %% [markdown]
 # ## Training on sprites
 #
 # `minivae.train.Trainer` runs the loop: shuffled mini-batches of B = 128, for each one
@@ -256,8 +344,41 @@ plt.show()
 # Jensen's inequality still applies, so every L_k is a lower bound; k = 1 is the ELBO (in its
 # three-term form, with the KL sampled rather than in closed form), and L_k grows with k
 # towards log p(x). `VAE.log_likelihood(x, k)` computes it; `evaluate.iwae_negative_log_likelihood`
-# averages -L_k over a set of examples. First, k = 1 against the ELBO from `VAE.loss`, paired
-# example by example on 500 test sprites:
+# averages -L_k over a set of examples.
+#
+# ### Exercise 6: the importance-weighted bound
+#
+# For each example `VAE.log_likelihood` draws k samples z_i ~ q(z|x) and computes three
+# log-densities of each: log p(x|z_i) (the decoder), log p(z_i) (the prior) and log q(z_i|x)
+# (the encoder). Write `iwae_bound(log_px_z, log_pz, log_qz)`, for three arrays of shape (k, B),
+# one row per sample and one column per example, returning L_k of each example, shape (B,).
+# Mind the sizes: log p(x|z) is about -240 nats for a Fashion-MNIST image, so the weight
+# w_i = e^(log w_i) is about 1e-104, below float32's smallest number; for larger images or worse
+# models it falls below float64's too (e^-745), and a Gaussian decoder's log-densities can be
+# large and positive, where e^(log w_i) overflows (above e^709). So compute L_k from the log w_i
+# without forming a w_i that could underflow or overflow, using
+# log sum_i e^(a_i) = a_max + log sum_i e^(a_i - a_max). Use only the arguments and NumPy. The
+# check compares your function with minivae's log-sum-exp on moderate log weights and on log
+# weights near -1500 and near +1000.
+
+
+# %%
+def iwae_bound(log_px_z, log_pz, log_qz):
+    """L_k = log (1/k) sum_i w_i of each example, from the (k, B) log-densities of k samples."""
+    ### BEGIN SOLUTION
+    log_w = log_px_z + log_pz - log_qz  # (k, B): log w_i = log p(x|z_i) p(z_i) / q(z_i|x)
+    top = log_w.max(axis=0)  # (B,): every exp below is of a number <= 0, and one of them is 1
+    return top + np.log(np.exp(log_w - top).mean(axis=0))  # (k, B) -> (B,)
+    ### END SOLUTION
+
+
+# %%
+minivae.course.check_iwae_bound(iwae_bound)
+
+# %% [markdown]
+# minivae's own is at the end of `VAE.log_likelihood` (`minivae/model.py`), which the rest of
+# the notebook uses. First, k = 1 against the ELBO from `VAE.loss`, paired example by example
+# on 500 test sprites:
 
 # %%
 x_eval = sprites_test.x[:500]

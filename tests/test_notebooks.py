@@ -7,6 +7,11 @@ build/notebooks/NN_name.ipynb for the docs to render without running the noteboo
 time. The notebooks assert what their prose claims, so a notebook that stops showing what it
 says fails here.
 
+The exercise versions, exercises/NN_name.py (made from the notebooks by
+`python -m minivae.course.make_exercises`), run the same way, into build/exercises/. Every check
+cell (one that calls `minivae.course.check_...`) must then have said "Right:" in a solution
+notebook and "Not done yet:" in an exercise notebook, whose blanks are untouched.
+
 A failure names the notebook and the cell (its index and first line): a cell that raises, one
 that runs past CELL_LIMIT seconds, one that takes the notebook past NOTEBOOK_LIMIT seconds, or a
 kernel that dies. The tools come with the dev extra (`pip install -e ".[dev]"`); without them
@@ -24,7 +29,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.py"))
 BUILD = ROOT / "build" / "notebooks"
+BUILD_EXERCISES = ROOT / "build" / "exercises"
+CHECK_CALL = "minivae.course.check_"  # what a check cell calls
+RUNS = [(source, BUILD, "Right:") for source in NOTEBOOKS] + [
+    (source, BUILD_EXERCISES, "Not done yet:") for source in EXERCISES
+]
 CELL_LIMIT = 60  # seconds for any one cell
 NOTEBOOK_LIMIT = 120  # seconds for a whole notebook, kernel start included
 TOOLS = ("jupytext", "nbclient", "nbformat", "ipykernel")
@@ -111,16 +122,37 @@ def test_saving_a_notebook_from_jupyter_leaves_its_source_unchanged():
     """Each source is as jupytext writes it (JupyterLab saves a .py through jupytext), so that
     opening and saving a notebook makes no diff; its header keeps jupytext's version out."""
     jupytext = import_tools()["jupytext"]
-    for source in NOTEBOOKS:
+    for source in NOTEBOOKS + EXERCISES:
         rewritten = jupytext.writes(jupytext.read(source), fmt="py:percent")
         assert rewritten == source.read_text(), f"{source.name}: jupytext would rewrite it"
 
 
-@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_top_to_bottom(source):
-    problem = run_notebook(source, BUILD / f"{source.stem}.ipynb")
+@pytest.mark.parametrize(
+    "source, build, verdict", RUNS, ids=[f"{s.parent.name}/{s.stem}" for s, _, _ in RUNS]
+)
+def test_notebook_runs_top_to_bottom(source, build, verdict):
+    executed = build / f"{source.stem}.ipynb"
+    problem = run_notebook(source, executed)
     if problem:
         pytest.fail(problem, pytrace=False)
+    for index, said in check_cell_outputs(executed).items():
+        assert said.startswith(verdict), (
+            f"{source.parent.name}/{source.stem}, cell {index}: the check said {said!r}, "
+            f"expected {verdict!r} ..."
+        )
+
+
+def check_cell_outputs(executed):
+    """What each check cell of an executed notebook showed, by cell index."""
+    notebook = import_tools()["nbformat"].read(executed, as_version=4)
+    said = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and CHECK_CALL in cell.source:
+            outputs = cell.get("outputs", [])
+            said[index] = "".join(
+                o.get("data", {}).get("text/plain", "") or o.get("text", "") for o in outputs
+            )
+    return said
 
 
 # -- the runner itself: a timeout and a dead kernel are failures that name the cell ---------

@@ -1,0 +1,288 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. The reparameterization trick
+#
+# The VAE's loss contains an expectation over a random code, E_{z ~ q(z|x)}[-log p(x|z)], and
+# training needs its gradient with respect to the encoder's outputs mu and logvar. A sample
+# drawn by a random number generator is just a number: it does not remember which mu and sigma
+# it came from, so no gradient can flow back through it. This notebook shows that, then the
+# two ways around it:
+#
+# - the **pathwise** estimator (the reparameterization trick): write the sample as a
+#   differentiable function of mu and logvar, z = mu + sigma * eps, and differentiate through it;
+# - the **score-function** estimator (REINFORCE): differentiate the density q instead.
+#
+# Both are unbiased. Their variance differs enormously, which we measure over many draws.
+
+# %% [markdown]
+# **The exercise version of this notebook**, made from `notebooks/03_reparameterization_trick.py` by
+# `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked
+# **Exercise** leave 1 function for you to write: `reparameterize_backward`.
+# Put your code in place of `raise NotImplementedError()`, run the cell, then the check
+# cell below it: it tells you whether your answer is right and, if not, what is wrong
+# and why. Until then the check says "Not done yet", and the rest of the notebook runs
+# all the same, on minivae's own versions.
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minivae
+import minivae.course
+from minivae import ops
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## The problem: a sample has no gradient
+#
+# A small problem with a known answer stands in for the VAE. One latent dimension,
+# q = N(mu, sigma^2) with sigma = exp(logvar / 2), and a loss f(z) = (z - 2)^2 standing in for
+# -log p(x|z). The objective and its exact gradient:
+#
+#     J(mu, logvar) = E_{z ~ q}[(z - 2)^2] = (mu - 2)^2 + sigma^2
+#     dJ/dmu = 2 (mu - 2),    dJ/dlogvar = sigma^2       (d sigma^2 / d logvar = sigma^2)
+#
+# We take mu = 0 and logvar = 0 (sigma = 1), where dJ/dmu = -4 and dJ/dlogvar = 1.
+
+# %%
+MU, LOGVAR = 0.0, 0.0
+SIGMA = np.exp(LOGVAR / 2)
+TRUE_GRAD_MU, TRUE_GRAD_LOGVAR = 2 * (MU - 2), SIGMA**2
+
+
+def f(z):
+    """The loss of one code, (z - 2)^2: works on Tensors and on NumPy arrays alike."""
+    return (z - 2) ** 2
+
+
+# %% [markdown]
+# Drawing z with NumPy from N(mu, sigma^2) gives an array. Wrapped as a Tensor, it is a leaf
+# with no record of mu or logvar, so `backward()` has nowhere to go:
+
+# %%
+mu = minivae.Tensor(np.array([[MU]]), requires_grad=True)  # (B, L) = (1, 1)
+logvar = minivae.Tensor(np.array([[LOGVAR]]), requires_grad=True)
+z_drawn = minivae.Tensor(rng.normal(mu.data, np.exp(logvar.data / 2)))  # a number, nothing more
+try:
+    f(z_drawn).sum().backward()
+except minivae.MinivaeError as error:
+    print(type(error).__name__ + ":", error)
+
+# %% [markdown]
+# ## The pathwise estimator: z = mu + sigma * eps
+#
+# Move the randomness into a noise eps ~ N(0, 1) that does not depend on mu or logvar, and make
+# z a deterministic, differentiable function of all three (`docs/math.md`, reparameterization):
+#
+#     z = mu + sigma * eps,    sigma = exp(logvar / 2)
+#
+# z still has the distribution N(mu, sigma^2), so E_q[f(z)] = E_eps[f(mu + sigma * eps)], and
+# the gradient moves inside the expectation over eps, which does not depend on mu and logvar:
+#
+#     dJ/dmu = E_eps[f'(z) dz/dmu],    dJ/dlogvar = E_eps[f'(z) dz/dlogvar]
+#
+# ### Exercise 3: the reparameterization's backward pass
+#
+# As an op, z = mu + sigma * eps takes mu, logvar and eps, all (B, L), and its backward pass
+# receives g = dL/dz of the same shape. Write `reparameterize_backward(g, mu, logvar, eps)`,
+# returning (dL/dmu, dL/dlogvar): derive dz/dmu and dz/dlogvar (the second goes through sigma
+# by the chain rule) and multiply each by g, element by element. eps is a constant here, drawn
+# outside the graph, so it needs no gradient. Use only the arguments and NumPy. The check
+# compares your function with the backward pass of `ops.reparameterize` on three batches and
+# runs `minivae.gradcheck` with it as the backward pass of z = mu + sigma * eps.
+
+
+# %%
+def reparameterize_backward(g, mu, logvar, eps):
+    """(dL/dmu, dL/dlogvar) of z = mu + exp(logvar / 2) * eps, from g = dL/dz; all (B, L)."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+minivae.course.check_reparameterize_backward(reparameterize_backward)
+
+# %% [markdown]
+# The derivatives: dz/dmu = 1 and, because d sigma / d logvar = sigma / 2,
+# dz/dlogvar = eps * sigma / 2. So
+#
+#     dJ/dmu = E_eps[f'(z)],    dJ/dlogvar = E_eps[f'(z) * eps * sigma / 2]
+#
+# `ops.reparameterize(mu, logvar, eps)` is this op, with its hand-written backward
+# (`minivae/ops/vae.py`); the rest of the notebook uses it. eps is passed in, drawn outside the
+# graph. One draw:
+
+# %%
+eps = rng.standard_normal((1, 1))
+z = ops.reparameterize(mu, logvar, eps)
+f(z).sum().backward()
+slope = 2 * (z.data - 2)  # f'(z)
+assert np.allclose(mu.grad, slope) and np.allclose(logvar.grad, slope * eps * SIGMA / 2)
+print(f"eps = {eps.item():.3f}, z = {z.item():.3f}: "
+      f"dmu = {mu.grad.item():.3f}, dlogvar = {logvar.grad.item():.3f}")  # fmt: skip
+print(minivae.gradcheck(ops.reparameterize, [rng.normal(size=(3, 2)) for _ in range(3)],
+                        name="reparameterize"))  # fmt: skip
+
+# %% [markdown]
+# One draw is one noisy estimate of the gradient. Many at once: give every draw its own row,
+# so that B = n rows hold n independent copies of (mu, logvar). Each row's loss depends only on
+# its own row of mu and logvar, so after one `backward()` of the sum, row i of `mu.grad` is the
+# estimate from draw i.
+
+
+# %%
+def copies(value, n):
+    """n rows holding `value`, as a leaf tensor: (n, 1)."""
+    return minivae.Tensor(np.full((n, 1), value), requires_grad=True)
+
+
+def pathwise_estimates(eps):
+    """One estimate of (dJ/dmu, dJ/dlogvar) per noise draw eps (n,): f'(z) times dz/d(.)."""
+    mu, logvar = copies(MU, len(eps)), copies(LOGVAR, len(eps))
+    z = ops.reparameterize(mu, logvar, eps[:, None])  # (n, 1)
+    f(z).sum().backward()
+    return mu.grad[:, 0], logvar.grad[:, 0]
+
+
+# %% [markdown]
+# ## The score-function estimator (REINFORCE)
+#
+# The other way keeps z as a plain sample and differentiates the density instead. Since
+# dq/dmu = q * d log q/dmu,
+#
+#     dJ/dmu = d/dmu of the integral of f(z) q(z) dz = E_q[f(z) * d log q(z)/dmu]
+#
+# and the same for logvar. It needs no derivative of f at all, so it works for discrete z or a
+# loss we cannot differentiate; that is its appeal. With log q(z) from
+# `docs/math.md`'s Gaussian likelihood (`ops.gaussian_nll(z, mu, logvar)` is -log q(z)):
+#
+#     d log q/dmu = (z - mu) / sigma^2 = eps / sigma,    d log q/dlogvar = (eps^2 - 1) / 2
+#
+# In code: hold z and f(z) fixed as constants, and differentiate the "surrogate"
+# f(z) * log q(z) with respect to mu and logvar: its gradient is exactly the estimate.
+
+
+# %%
+def score_function_estimates(eps):
+    """One estimate per draw: f(z) times d log q(z)/d(.), with z = mu + sigma * eps held fixed."""
+    mu, logvar = copies(MU, len(eps)), copies(LOGVAR, len(eps))
+    z = MU + SIGMA * eps[:, None]  # (n, 1): a plain array, no path back to mu and logvar
+    log_q = -ops.gaussian_nll(minivae.Tensor(z), mu, logvar)  # (n,): log q(z) of each row
+    (log_q * f(z)[:, 0]).sum().backward()  # f(z) is a constant weight
+    return mu.grad[:, 0], logvar.grad[:, 0]
+
+
+check_eps = rng.standard_normal(5)
+pathwise_check, score_check = pathwise_estimates(check_eps), score_function_estimates(check_eps)
+z_check = MU + SIGMA * check_eps
+assert np.allclose(pathwise_check[0], 2 * (z_check - 2))  # f'(z)
+assert np.allclose(score_check[0], f(z_check) * check_eps / SIGMA)  # f(z) eps / sigma
+assert np.allclose(score_check[1], f(z_check) * (check_eps**2 - 1) / 2)
+
+# %% [markdown]
+# ## Both are unbiased
+#
+# Averaged over many draws, each estimator lands on the exact gradient, within 3 standard
+# errors (the standard deviation of the per-draw estimates over sqrt(n)):
+
+# %%
+n = 2000 * 1024  # 2000 repetitions of up to 1024 samples, used below
+all_eps = rng.standard_normal(n)
+estimates = {"pathwise": pathwise_estimates(all_eps),
+             "score function": score_function_estimates(all_eps)}  # fmt: skip
+for name, (grad_mu, grad_logvar) in estimates.items():
+    for what, values, truth in [("dJ/dmu", grad_mu, TRUE_GRAD_MU),
+                                ("dJ/dlogvar", grad_logvar, TRUE_GRAD_LOGVAR)]:  # fmt: skip
+        stderr = values.std(ddof=1) / np.sqrt(n)
+        print(f"{name:15s} {what:11s} mean {values.mean():8.4f} +- {stderr:.4f} "
+              f"(exact {truth}), one-draw standard deviation {values.std():6.2f}")  # fmt: skip
+        assert abs(values.mean() - truth) < 3 * stderr
+
+# %% [markdown]
+# But look at the spread of single-draw estimates of dJ/dmu. The pathwise estimate is
+# f'(z) = 2 (z - 2), a Gaussian around -4; the score-function estimate multiplies the loss
+# itself by a random sign and size, (z - 2)^2 * eps, and scatters far more widely, with heavy
+# tails:
+
+# %%
+figure, axes = plt.subplots(figsize=(8, 4.2))
+bins = np.linspace(-40, 40, 161)
+for name, (grad_mu, _) in estimates.items():
+    axes.hist(grad_mu, bins=bins, density=True, histtype="step", lw=1.5, label=name)
+axes.axvline(TRUE_GRAD_MU, color="black", lw=1, label=f"exact dJ/dmu = {TRUE_GRAD_MU}")
+axes.set_yscale("log")
+outside = np.mean(np.abs(estimates["score function"][0]) > 40)
+axes.set_xlabel(f"one-draw estimate of dJ/dmu (axis cut at +-40; {outside:.1%} of the "
+                "score-function estimates lie beyond)")
+axes.set_ylabel("density (log scale)")
+axes.set_title("Single-draw gradient estimates: pathwise against score function")
+axes.legend()
+plt.show()
+
+# %% [markdown]
+# ## Variance against the number of samples
+#
+# Averaging S independent draws divides an estimator's variance by S. Measured: for each S,
+# 2000 repetitions of the average of S draws, and the variance of those 2000 averages. Both
+# estimators follow the 1/S line (dashed: the one-draw variance over S), but the score
+# function's line sits far higher: to be as precise as the pathwise estimator it needs that
+# many times more samples.
+
+# %%
+sample_counts = 2 ** np.arange(11)  # S = 1, 2, 4, ..., 1024
+repetitions = n // sample_counts[-1]
+
+
+def variance_of_average(values, s):
+    """Variance, over the repetitions, of the average of s draws: (repetitions, s) -> mean."""
+    return values.reshape(repetitions, -1)[:, :s].mean(axis=1).var(ddof=1)
+
+
+figure, panels = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+for panel, index, what in [(panels[0], 0, "dJ/dmu"), (panels[1], 1, "dJ/dlogvar")]:
+    measured = {}
+    for (name, values), colour in zip(estimates.items(), ["C0", "C1"], strict=True):
+        measured[name] = np.array([variance_of_average(values[index], s) for s in sample_counts])
+        slope = np.polyfit(np.log(sample_counts), np.log(measured[name]), 1)[0]
+        assert abs(slope + 1) < 0.1, f"{name} {what}: variance falls like S^{slope:.2f}"
+        panel.loglog(sample_counts, measured[name], "o-", color=colour,
+                     label=f"{name} (fitted slope {slope:.2f})")  # fmt: skip
+        panel.loglog(sample_counts, values[index].var() / sample_counts, "--", color=colour,
+                     lw=0.8)  # fmt: skip
+    ratio = measured["score function"] / measured["pathwise"]
+    assert np.all(ratio > 5)
+    print(f"{what}: the score function's variance is {ratio.min():.0f} to {ratio.max():.0f} "
+          "times the pathwise one")  # fmt: skip
+    panel.set_xlabel("samples S averaged per estimate")
+    panel.set_ylabel(f"variance of the estimate of {what}")
+    panel.set_title(f"{what}: variance against S (dashed: one-draw variance / S)")
+    panel.legend()
+plt.show()
+
+# %% [markdown]
+# ## Why the pathwise estimator wins here, and what the VAE uses
+#
+# The pathwise estimator uses f'(z), how the loss *changes* with z; the score function uses
+# only f(z), the loss's *value*, and has to discover the slope by correlating values with
+# random perturbations, which takes many more draws. (Subtracting a baseline from f(z)
+# lowers its variance and is how REINFORCE is used in practice; it still does not use f'.) When
+# z is continuous and the loss differentiable in z, as the decoder's -log p(x|z) is, the
+# pathwise estimator is the one to use. So `VAE.loss` draws its code as
+# z = mu + sigma * eps (with `ops.reparameterize`, or the fused `ops.sample_kl`, which
+# computes the KL in the same pass), one eps per example from `minivae.rng`, and a single
+# backward pass gives the gradient for every encoder weight. Notebook 4 trains it.

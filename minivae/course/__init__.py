@@ -1,0 +1,45 @@
+"""minivae.course: the checks of the notebooks' exercises, and the tools to hand them out.
+
+Six exercises, each a function or two the learner writes in a notebook, each followed there by a
+check cell that calls one of these checks with the learner's functions:
+
+    notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
+    notebook 2   check_linear_backward(linear_backward)           a dense layer's backward pass
+    notebook 3   check_reparameterize_backward(reparameterize_backward)
+    notebook 4   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
+                 check_adam_step(adam_step)                       Adam's update
+                 check_iwae_bound(iwae_bound)                     the importance-weighted bound
+
+A check runs the function on several draws of float64 inputs, compares each result with
+minivae's own (and, for a backward pass, plugs it into a Function and runs minivae.gradcheck),
+and returns a `Verdict`, which a notebook shows as one or two lines: "Right: ...", "Not done
+yet: ..." for the untouched blank, or "Not yet: ..." naming the wrong quantity, how it differs
+(shape, elements, factor) and the misconception that matches it. docs/teachers_guide.md lists
+the mistakes each check recognises.
+
+    python -m minivae.course.make_exercises    the exercise notebooks, from the solution ones
+    python -m minivae.course.grade DIR         every submission in DIR, checked, as a table
+
+Nothing in minivae imports this package; it imports from all of it.
+"""
+
+from minivae.course.adam import check_adam_step
+from minivae.course.bernoulli import check_bernoulli_nll
+from minivae.course.exercises import EXERCISES, Exercise
+from minivae.course.iwae import check_iwae_bound
+from minivae.course.kl import check_kl
+from minivae.course.linear import check_linear_backward
+from minivae.course.reparameterize import check_reparameterize_backward
+from minivae.course.verdict import Verdict
+
+__all__ = [
+    "EXERCISES",
+    "Exercise",
+    "Verdict",
+    "check_adam_step",
+    "check_bernoulli_nll",
+    "check_iwae_bound",
+    "check_kl",
+    "check_linear_backward",
+    "check_reparameterize_backward",
+]

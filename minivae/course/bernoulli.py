@@ -1,0 +1,86 @@
+"""Exercise `bernoulli` (notebook 4): -log p(x|z) of a Bernoulli decoder, from its logits.
+
+The learner writes bernoulli_nll(logits, x) -> (B,), for logits l and pixels x in [0, 1], both
+(B, D), summed over the D pixels, and finite for logits of any size:
+
+    -log p(x|z) = sum_j -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))] = sum_j softplus(l) - x l
+
+The check compares it with minivae's `ops.bernoulli_nll` on two ordinary batches (pixel
+intensities, then binary pixels), then on logits of 40 to 60, where sigmoid(l) rounds to 1 and
+log(1 - sigmoid(l)) to log(0), then on logits up to 1000, where exp(l) overflows.
+"""
+
+import types
+
+import numpy as np
+
+from minivae import ops
+from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.verdict import call, checked, unpack
+from minivae.function import plain_forms
+from minivae.tensor import Tensor
+
+NAME = "bernoulli_nll"
+IN_LOGITS = "softplus(l) - x l, which takes no log of a probability"
+
+
+def softplus(a):
+    return np.logaddexp(0, a)
+
+
+def nll(logits, x):
+    """minivae's -log p(x|z), (B, D) -> (B,)."""
+    with plain_forms():
+        return ops.bernoulli_nll(Tensor(logits), Tensor(x)).data
+
+
+MISTAKES = [
+    Mistake("-log p(x|z)", lambda e: (softplus(e.p) - e.x * e.p).sum(axis=1),
+            "The sigmoid is applied twice: softplus(l) - x l contains it already, so it takes "
+            "the logits l, not sigmoid(l).", "is the formula on logits applied to sigmoid(l)"),
+    Mistake("-log p(x|z)", lambda e: (softplus(e.l) + e.x * e.l).sum(axis=1),
+            "The x l term enters with a minus sign: x softplus(-l) + (1 - x) softplus(l) = "
+            "softplus(l) - x l.", "has + x l where the loss has - x l"),
+    Mistake("-log p(x|z)", lambda e: nll(e.l, 1 - e.x),
+            "x and 1 - x are swapped: -log sigmoid(l) goes with x, -log(1 - sigmoid(l)) with "
+            "1 - x.", "is the loss of 1 - x, the inverted image"),
+]
+
+
+def batches():
+    """Pixel intensities, binary pixels, then logits large enough to break the naive forms."""
+    rng = np.random.default_rng(4)
+    confident = np.array([[40.0, -40, 45, -45, 38, -38], [50, -50, 40, -40, 60, -60]])
+    huge = np.array([[800.0, -800, 710, -710, 1000, -1000], [720, -720, 900, -900, 750, -750]])
+    pixels = np.array([[0.0, 1, 0.3, 0.7, 1, 0], [1, 0, 0, 1, 0.5, 0.2]])
+    clipped = ("Clipping the probabilities (or adding a small number inside the log) changes the "
+               f"loss of confident logits: write it in logits, {IN_LOGITS}.")  # fmt: skip
+    return [
+        Batch({"logits": rng.normal(0, 3, (4, 7)), "x": rng.uniform(0, 1, (4, 7))},
+              why_nonfinite="BCE on probabilities, not logits? The decoder outputs logits l, "
+              "any real number (p = sigmoid(l)): log(l) and log(1 - l) are nan for most."),
+        Batch({"logits": rng.normal(0, 3, (3, 5)), "x": rng.integers(0, 2, (3, 5)) * 1.0}),
+        Batch({"logits": confident, "x": pixels}, "for logits of size 38 to 60",
+              "log(1 - sigmoid(l)) is log(0) once sigmoid(l) rounds to 1 (for l above about "
+              f"37): write the loss in logits, {IN_LOGITS}.", clipped),  # fmt: skip
+        Batch({"logits": huge, "x": pixels}, "for logits of size 710 to 1000",
+              "exp(l) overflows to inf for l above 709: compute softplus(l) = log(1 + e^l) as "
+              "max(l, 0) + log1p(e^-|l|), or np.logaddexp(0, l).", clipped),  # fmt: skip
+    ]
+
+
+@checked("bernoulli")
+def check_bernoulli_nll(bernoulli_nll):
+    """Check bernoulli_nll(logits, x) -> -log p(x|z) per example, (B,)."""
+    for batch in batches():
+        logits, x = batch.inputs["logits"], batch.inputs["x"]
+        quantity = Quantity("-log p(x|z)", ("examples",), (("pixels", x.shape[1]),),
+                            why_sign="This is log p(x|z); the loss is its negative, "
+                            "-log p(x|z) >= 0.")  # fmt: skip
+        got = unpack(NAME, call(NAME, bernoulli_nll, logits, x), [quantity.name])
+        with np.errstate(all="ignore"):
+            e = types.SimpleNamespace(l=logits, x=x, p=1 / (1 + np.exp(-logits)))
+        compare(NAME, [quantity], got, [nll(logits, x)], MISTAKES, e, batch)
+    return (f"{NAME} agrees with minivae's ops.bernoulli_nll on 4 batches: pixel intensities, "
+            "binary pixels, and logits of size 38 to 1000", "It works on logits and stays "
+            "finite where sigmoid(l) rounds to 0 or 1 and where exp(l) overflows.")  # fmt: skip

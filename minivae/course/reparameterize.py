@@ -1,0 +1,102 @@
+"""Exercise `reparameterize` (notebook 3): the backward pass of z = mu + sigma * eps.
+
+The learner writes reparameterize_backward(g, mu, logvar, eps) -> (grad_mu, grad_logvar), from
+the upstream gradient g = dL/dz and the forward pass's inputs, all (B, L):
+
+    sigma = exp(logvar / 2),   dL/dmu = g,   dL/dlogvar = g eps sigma / 2
+
+The check compares them with the backward pass of minivae's `ops.reparameterize` on three
+batches (eps a constant, as in the model), then plugs reparameterize_backward into a Function
+as the backward of minivae's z = mu + sigma * eps and runs `minivae.gradcheck`.
+"""
+
+import types
+
+import numpy as np
+
+from minivae import ops
+from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.plugged import gradcheck_all, with_backward
+from minivae.course.verdict import call, checked, unpack
+from minivae.tensor import Tensor
+
+NAME = "reparameterize_backward"
+NAMES = ["grad_mu", "grad_logvar"]
+AXES = ("examples", "latent dimensions")
+GRAD_MU = Quantity("grad_mu", AXES)
+GRAD_LOGVAR = Quantity("grad_logvar", AXES)
+NO_G = "g, the gradient arriving from z, is missing: the chain rule multiplies by it."
+
+MISTAKES = [
+    Mistake("grad_mu", lambda e: np.ones_like(e.g),
+            "dz/dmu = 1, so dL/dmu = g dz/dmu = g: the upstream gradient passes through as it "
+            "is.", "is dz/dmu = 1 without g"),
+    Mistake("grad_mu", lambda e: e.g * e.eps,
+            "eps multiplies sigma, not mu: dz/dmu = 1, so dL/dmu = g."),
+    Mistake("grad_logvar", lambda e: e.g * e.eps * e.sigma,
+            "sigma = exp(logvar / 2) gives a factor 1/2: dsigma/dlogvar = sigma / 2."),
+    Mistake("grad_logvar", lambda e: e.g * e.eps * e.var / 2,
+            "This is the variance, not the standard deviation: sigma = exp(logvar / 2), and "
+            "exp(logvar) is sigma^2.", "uses exp(logvar) where sigma = exp(logvar / 2) belongs"),
+    Mistake("grad_logvar", lambda e: e.g * e.eps * e.var,
+            "This is the variance, not the standard deviation, and the 1/2 is missing: "
+            "dsigma/dlogvar = exp(logvar / 2) / 2.", "uses exp(logvar) where "
+            "exp(logvar / 2) / 2 belongs"),
+    Mistake("grad_logvar", lambda e: e.g * e.eps,
+            "That is dL/dsigma = g eps; the chain rule multiplies it by dsigma/dlogvar = "
+            "sigma / 2.", "is the gradient with respect to sigma, g eps, not logvar"),
+    Mistake("grad_logvar", lambda e: e.g * e.sigma / 2,
+            "dz/dlogvar = eps sigma / 2 carries the noise: the same eps that made z.",
+            "is g sigma / 2, without eps"),
+    Mistake("grad_logvar", lambda e: e.g * e.eps / 2,
+            "dz/dlogvar = eps sigma / 2: sigma = exp(logvar / 2) is missing.",
+            "is g eps / 2, without sigma"),
+    Mistake("grad_logvar", lambda e: e.eps * e.sigma / 2, NO_G, "is dz/dlogvar without g"),
+]
+
+
+def batches():
+    """Three draws of (g, mu, logvar, eps), (B, L)."""
+    rng = np.random.default_rng(3)
+    return [Batch({k: rng.normal(size=shape) for k in ("g", "mu", "logvar", "eps")})
+            for shape in [(4, 3), (2, 5), (3, 3)]]  # fmt: skip
+
+
+def namespace(batch):
+    logvar = batch.inputs["logvar"]
+    return types.SimpleNamespace(**batch.inputs, sigma=np.exp(logvar / 2), var=np.exp(logvar))
+
+
+def minivae_gradients(g, mu, logvar, eps):
+    """dL/dmu, dL/dlogvar from the backward pass of ops.reparameterize, eps held constant."""
+    mu_t, logvar_t = Tensor(mu, requires_grad=True), Tensor(logvar, requires_grad=True)
+    ops.reparameterize(mu_t, logvar_t, eps).backward(g)
+    return mu_t.grad, logvar_t.grad
+
+
+@checked("reparameterize")
+def check_reparameterize_backward(reparameterize_backward):
+    """Check reparameterize_backward(g, mu, logvar, eps) -> (grad_mu, grad_logvar)."""
+    draws = batches()
+    for batch in draws:
+        args = [batch.inputs[k] for k in ("g", "mu", "logvar", "eps")]
+        got = unpack(NAME, call(NAME, reparameterize_backward, *args), NAMES)
+        compare(NAME, [GRAD_MU, GRAD_LOGVAR], got, minivae_gradients(*args), MISTAKES,
+                namespace(batch), batch)  # fmt: skip
+
+    def forward(ctx, mu, logvar, eps):
+        ctx.save_for_backward(mu, logvar, eps)
+        return mu + np.exp(logvar / 2) * eps  # (B, L)
+
+    def backward(ctx, g):
+        return tuple(unpack(NAME, call(NAME, reparameterize_backward, g, *ctx.saved), NAMES))
+
+    op = with_backward("ReparameterizeWithYourBackward", forward, backward)
+    worst = 0.0
+    for batch in draws:  # eps is a constant of the forward pass, not an input to check
+        eps = batch.inputs["eps"]
+        worst = max(worst, gradcheck_all(NAME, lambda mu, logvar, eps=eps: op.apply(
+            mu, logvar, eps=eps), [[batch.inputs["mu"], batch.inputs["logvar"]]]))  # fmt: skip
+    return (f"{NAME} agrees with the backward pass of minivae's ops.reparameterize on 3 random "
+            "batches", "gradcheck finds your gradients equal to central differences of "
+            f"z = mu + sigma * eps (largest error {worst:.1e}).")  # fmt: skip
