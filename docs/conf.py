@@ -34,7 +34,7 @@ extensions = [
 nitpicky = True  # a reference to a function that does not exist is an error, not a plain word
 # ... except to NumPy's classes, named by the dataclasses' field types: without intersphinx
 # (no network) there is nothing to link them to.
-nitpick_ignore_regex = [("py:class", r"numpy\..*")]
+nitpick_ignore_regex = [("py:class", r"numpy\..*"), ("py:class", r"collections\.abc\..*")]
 
 # MyST: $...$ and $$...$$ for math (GitHub renders the same), {py:func}`...` roles for links,
 # anchors on headings so that [text](cuda.md#a-heading) works as on GitHub.
