@@ -52,6 +52,7 @@ except ImportError:
 from torch_reference import BATCH, HIDDEN, LATENT, LR, TorchRun  # noqa: E402
 
 from minivae import plain_forms  # noqa: E402
+from minivae.optim import fused_adam_status  # noqa: E402
 from minivae.train import TrainConfig, Trainer  # noqa: E402
 
 
@@ -72,6 +73,7 @@ def main():
         print(f"Fashion-MNIST, {len(ours.train_x)} train / {len(ours.test_x)} test, "
               f"batch {BATCH}, Adam {LR}, float32, {ARGS.threads} threads, "
               f"numpy {np.__version__}, torch {torch.__version__}")  # fmt: skip
+        print(fused_adam_status())  # built here if it must be, before any epoch is timed
         print(f"{'epoch':>5} | {'test -ELBO minivae':>18} {'plain':>7} {'PyTorch':>8} "
               f"{'diff':>6} | {'s/epoch minivae':>15} {'plain':>6} {'PyTorch':>8} "
               f"{'ratio':>6} {'plain':>6}")  # fmt: skip

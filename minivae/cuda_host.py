@@ -7,23 +7,15 @@
     mm = emulated_matmul()      # g++: matmul.cu's and column_sum.cu's kernels, the same way
     c = mm.matmul(a, b, transpose_b=True, tile=32)
 
-Each library is built from `minivae.cuda.kernel_source` (headers pasted in) into a cache folder
-named by the hash of that text and of the compiler command, so an edited header always builds
+Each library is built by `native.build_library` into a cache folder named by the hash of its
+source text (headers pasted in) and of the compiler command, so an edited header always builds
 a new library and a stale one is never loaded. The tests (tests/kernels/) compare both with the
 NumPy reference; docs/cuda.md says what each comparison proves. Needs no CuPy and no GPU.
 """
 
-import ctypes
-import hashlib
-import os
-import pathlib
-import shutil
-import subprocess
-import tempfile
-
 import numpy
 
-from minivae import cuda, cuda_matmul
+from minivae import cuda, cuda_matmul, native
 from minivae.errors import MinivaeError
 
 # -ffp-contract=off: the host compiler must not fuse a * b + c either (x86-64 builds do not by
@@ -40,67 +32,28 @@ HOST_COMMAND = (
     "-std=c++17",
 )
 EMULATED_COMMAND = ("g++", "-std=c++20", "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-pthread")
-_INSTALL_HINT = {
-    "nvcc": "install the CUDA toolkit (nvcc) or put it on PATH",
-    "g++": "install a C++20 compiler (apt-get install g++)",
-}
-
-
-def default_cache_dir():
-    """$XDG_CACHE_HOME/minivae/kernels, or ~/.cache/minivae/kernels."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "minivae" / "kernels"
-
-
-def build_library(name, command, cache_dir=None, root=None):
-    """Compile kernels/`name` (headers pasted in) with `command` into a shared library; its path.
-
-    The library lands in cache_dir/<hash of command and source>/, built once: a source or header
-    edit changes the hash, so it is rebuilt. root: another kernels folder (the tests' copies).
-    """
-    source = cuda.kernel_source(name, root)
-    key = hashlib.sha256("\0".join([*command, source]).encode()).hexdigest()[:16]
-    folder = pathlib.Path(cache_dir or default_cache_dir()) / key
-    stem = pathlib.PurePosixPath(name).stem
-    target = folder / f"lib{stem}.so"
-    if target.exists():
-        return target
-    compiler = shutil.which(command[0])
-    if compiler is None:
-        raise MinivaeError(f"building {name} needs {command[0]}: {_INSTALL_HINT[command[0]]}")
-    folder.mkdir(parents=True, exist_ok=True)
-    source_path = folder / pathlib.PurePosixPath(name).name
-    source_path.write_text(source, encoding="utf-8")
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:  # rename: no half-written library
-        built = os.path.join(scratch, target.name)
-        done = subprocess.run(
-            [compiler, *command[1:], "-o", built, str(source_path)], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise MinivaeError(f"{' '.join(command)} {name} failed:\n{done.stderr.strip()}")
-        os.replace(built, target)
-    return target
 
 
 def host_library(cache_dir=None, root=None):
     """kernels/host/sample_kl_host.cu built with nvcc and loaded: a HostLibrary."""
-    return HostLibrary(build_library("host/sample_kl_host.cu", HOST_COMMAND, cache_dir, root))
+    path = native.build_library("host/sample_kl_host.cu", HOST_COMMAND, cache_dir, root)
+    return HostLibrary(path)
 
 
 def emulated_kernels(cache_dir=None, root=None):
     """kernels/host/sample_kl_emulated.cpp built with g++ and loaded: an EmulatedKernels."""
-    path = build_library("host/sample_kl_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
+    path = native.build_library("host/sample_kl_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
     return EmulatedKernels(path)
 
 
 def emulated_matmul(cache_dir=None, root=None):
     """kernels/host/matmul_emulated.cpp built with g++ and loaded: an EmulatedMatmul."""
-    path = build_library("host/matmul_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
+    path = native.build_library("host/matmul_emulated.cpp", EMULATED_COMMAND, cache_dir, root)
     return EmulatedMatmul(path)
 
 
-# The C signatures, a letter an argument (as in the struct module): i int, I unsigned int,
-# q int64, Q uint64, P a pointer (an array's address). Every function returns void.
+# The C signatures, in native.load's letters (i int, I unsigned int, q int64, Q uint64,
+# P a pointer).
 _SIGNATURES = {
     "minivae_philox": "PPqP",
     "minivae_normals": "iQQqqP",
@@ -113,17 +66,11 @@ _SIGNATURES = {
 }
 _EMULATED_SAMPLE_KL = ("minivae_emulated_forward", "minivae_emulated_backward")
 _EMULATED_MATMUL = ("minivae_emulated_matmul", "minivae_emulated_column_sum")
-_CTYPES = {"i": ctypes.c_int, "I": ctypes.c_uint, "q": ctypes.c_int64, "Q": ctypes.c_uint64,
-           "P": ctypes.c_void_p}  # fmt: skip
 
 
 def _load(path, names):
     """The library at `path`, its functions `names` given their signatures."""
-    library = ctypes.CDLL(str(path))
-    for name in names:
-        function = getattr(library, name)
-        function.argtypes, function.restype = [_CTYPES[c] for c in _SIGNATURES[name]], None
-    return library
+    return native.load(path, {name: _SIGNATURES[name] for name in names})
 
 
 def _addresses(op, shape, **arrays):

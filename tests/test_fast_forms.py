@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minivae
-from minivae import Tensor, ops, optim
+from minivae import Tensor, ops
 from minivae.catalog import CASES, RandomPicker, forms, outputs_and_gradients, running
 from minivae.function import fast_forms_enabled
 from minivae.model import VAE
@@ -113,20 +113,3 @@ def test_the_graph_records_the_form_that_ran():
     assert ops.bernoulli_nll(logits, x)._node.function is ops.likelihoods.BernoulliNLLNumPy
     with minivae.plain_forms():
         assert ops.bernoulli_nll(logits, x)._node.function is ops.likelihoods.BernoulliNLL
-
-
-def test_adams_cache_sized_fast_form_gives_the_plain_forms_bits(monkeypatch):
-    monkeypatch.setattr(optim, "CHUNK_BYTES", 64)  # 16 float32: many chunks, one ragged
-    runs = []
-    for mode in ("plain", "fast"):
-        model = VAE(30, hidden=(12,), latent_dim=4, seed=3)
-        opt = optim.Adam(model.parameters(), lr=0.01)
-        rng = np.random.default_rng(0)
-        for _ in range(5):
-            for p in model.parameters():
-                p.grad = rng.standard_normal(p.shape).astype(np.float32)
-            with running(mode):
-                opt.step()
-        runs.append([p.data.copy() for p in model.parameters()] + opt.m + opt.v)
-    for plain, fast in zip(*runs, strict=True):
-        np.testing.assert_array_equal(fast, plain)
