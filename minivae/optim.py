@@ -142,15 +142,14 @@ class Adam(Optimizer):
         """update_arrays' work by the compiled loop; False (nothing done) for arrays it cannot
         take: all four must be C-contiguous, aligned, of theta's shape and dtype, float32 or
         float64, and m, v, theta writeable (the loop trusts this; ctypes checks nothing)."""
-        kind = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}
         arrays = (g, m, v, theta)
-        fits = all(
+        fits = theta.dtype in FUSED_LOOPS and all(
             isinstance(a, numpy.ndarray) and a.dtype == theta.dtype and a.shape == theta.shape
             and a.flags.c_contiguous and a.flags.aligned for a in arrays
-        )  # fmt: skip
-        if theta.dtype not in kind or not fits or not all(a.flags.writeable for a in arrays[1:]):
+        ) and all(a.flags.writeable for a in arrays[1:])  # fmt: skip
+        if not fits:
             return False
-        loop = getattr(library, f"minivae_adam_{kind[theta.dtype]}")
+        loop = getattr(library, FUSED_LOOPS[theta.dtype][0])
         b1, b2 = self.b1, self.b2
         loop(theta.size, *(a.ctypes.data for a in arrays), b1, 1 - b1, b2, 1 - b2,
              self.correction2, self.eps, self.lr / self.correction1)  # fmt: skip
@@ -174,7 +173,11 @@ class Adam(Optimizer):
         theta -= tmp
 
 
-FUSED_ADAM = {"minivae_adam_float": "qPPPP" + "f" * 7, "minivae_adam_double": "qPPPP" + "d" * 7}
+# kernels/cpu/adam.cpp's loop for each dtype it takes: its name, and the native.load letter of
+# its seven scalars; the four arrays come first, after the element count.
+FUSED_LOOPS = {numpy.dtype(numpy.float32): ("minivae_adam_float", "f"),
+               numpy.dtype(numpy.float64): ("minivae_adam_double", "d")}  # fmt: skip
+FUSED_ADAM = {name: "qPPPP" + scalar * 7 for name, scalar in FUSED_LOOPS.values()}
 
 
 @functools.cache

@@ -16,6 +16,7 @@ import pytest
 
 import minivae
 from minivae import native, optim
+from minivae.catalog import running
 from minivae.model import VAE
 
 STEPS = 7
@@ -49,10 +50,7 @@ def trained_state(form, dtype, steps=STEPS, **adam_options):
     for _ in range(steps):
         for p, g in zip(model.parameters(), gradients(model, rng, dtype), strict=True):
             p.grad = g
-        if form == "plain":
-            with minivae.plain_forms():
-                opt.step()
-        else:
+        with running(form):
             opt.step()
     return [p.data for p in model.parameters()] + opt.m + opt.v
 
@@ -104,7 +102,7 @@ def test_a_transposed_gradient_steps_as_in_the_plain_form():
         p = minivae.Tensor(theta, requires_grad=True)
         opt = optim.Adam([p], lr=0.1)
         p.grad = np.arange(12, dtype=np.float32).reshape(3, 4).T  # not C-contiguous
-        with minivae.plain_forms() if form == "plain" else minivae.no_grad():
+        with running(form):
             opt.step()
         states.append([p.data, opt.m[0], opt.v[0]])
     assert_same_bits(*states)
