@@ -26,7 +26,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from minivae import Tensor, ops, plain_forms  # noqa: E402
-from minivae.model import VAE  # noqa: E402
+from minivae.models.vae import VAE  # noqa: E402
 from minivae.rng import CounterRNG, counter_normal  # noqa: E402
 
 BATCH, PIXELS, LATENT = 128, 784, 20

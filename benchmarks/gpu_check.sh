@@ -8,7 +8,7 @@
 #   2. the GPU test suite: the fused kernels against the NumPy reference (same noise, float32 and
 #      float64, awkward sizes, NaN-poisoned outputs, backward in a fresh process, gradient check),
 #      minivae's matrix-product kernel, every op on CuPy against NumPy, training, checkpoints
-#      across devices, evaluation, figures and the CUDA-graph step (tests/kernels, tests/gpu);
+#      across devices, evaluation, figures and the CUDA-graph step (tests/accel);
 #   3. minivae gradcheck --device gpu: every op and the whole loss, float64, as a table;
 #   4. the benchmarks: the fused op against copy bandwidth, unfused CuPy, PyTorch eager and
 #      torch.compile (benchmarks/sample_kl.py), the matrix-product kernel against cuBLAS
@@ -17,7 +17,7 @@
 #      --data-dir / $MINIVAE_DATA / ~/.cache/minivae / /usr/share/datasets, or in .data/ here).
 # Installs nothing from the network: if minivae is not importable it is installed from this
 # checkout with pip --no-index --no-deps. Without a GPU every GPU part is skipped with its reason,
-# so the script can be tried anywhere first (tests/test_gpu_check.py runs it in CI).
+# so the script can be tried anywhere first (tests/benchmarks/test_gpu_check.py runs it in CI).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=${1:-${OUT:-.}/gpu_check.log}
@@ -60,11 +60,11 @@ if [ -n "$reason" ]; then
     section "no GPU here: $reason"
     echo "every GPU part of this check is skipped; on a machine with a GPU it runs them all"
     step "GPU tests (they skip, saying why)" 300 $python -m pytest -q -rs -p no:cacheprovider \
-        tests/kernels/test_gpu_sample_kl.py tests/gpu
+        tests/accel/test_gpu_sample_kl.py tests/accel/test_cupy_backend.py
     exit "$failed"
 fi
 
-step "GPU test suite" 240 $python -m pytest -q -rs -p no:cacheprovider tests/kernels tests/gpu
+step "GPU test suite" 240 $python -m pytest -q -rs -p no:cacheprovider tests/accel
 step "gradcheck on the GPU" 120 $python -m minivae gradcheck --device gpu --draws 2
 step "fused sample-and-KL op" 120 $python benchmarks/sample_kl.py
 if [ -f benchmarks/matmul.py ]; then

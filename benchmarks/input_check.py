@@ -2,8 +2,8 @@
 
     python benchmarks/input_check.py
 
-Every public VAE method checks its x (minivae.model.as_model_input: shape, dtype, and min and
-max for NaN, infinity and the Bernoulli range). One training step of the benchmark model
+Every public VAE method checks its x (minivae.inputs.as_model_input: shape, dtype, and min
+and max for NaN, infinity and the Bernoulli range). One training step of the benchmark model
 (784-400-20-400-784, float32, batch 128) checks twice, in `loss` and in the `encode` it calls.
 This times one check of a batch, and whole steps (forward, backward, Adam) with the check and
 with a plain conversion in its place, in alternating rounds so the machine's load falls on both.
@@ -16,9 +16,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")  # as in the other benchmarks
 
 import numpy as np  # noqa: E402
 
-import minivae.model  # noqa: E402
-from minivae.model import VAE  # noqa: E402
-from minivae.optim import Adam  # noqa: E402
+import minivae.models.encoder_decoder as models  # noqa: E402
+from minivae.inputs import as_model_input  # noqa: E402
+from minivae.models.optim import Adam  # noqa: E402
+from minivae.models.vae import VAE  # noqa: E402
 
 ROUNDS, STEPS = 10, 50
 
@@ -29,7 +30,7 @@ def unchecked(model, x):
 
 
 def main():
-    checked = minivae.model.as_model_input
+    checked = as_model_input
     x = np.random.default_rng(0).uniform(size=(128, 784)).astype(np.float32)
     model = VAE(784)
     optimizer = Adam(model.parameters(), lr=1e-3)
@@ -45,13 +46,13 @@ def main():
     times = {checked: [], unchecked: []}
     for _ in range(ROUNDS):
         for conversion, seconds in times.items():
-            minivae.model.as_model_input = conversion
+            models.as_model_input = conversion  # what EncoderDecoder calls
             seconds.append(min(timeit.repeat(step, number=STEPS, repeat=3)) / STEPS)
-    minivae.model.as_model_input = checked
+    models.as_model_input = checked
     with_check, without = (1e3 * np.median(t) for t in times.values())
     print(f"step with the check {with_check:.3f} ms, without {without:.3f} ms: "
           f"{with_check - without:+.3f} ms ({(with_check / without - 1):+.1%}), median of "
-          f"{ROUNDS} alternating rounds of best-of-3 x {STEPS} steps")  # fmt: skip
+          f"{ROUNDS} alternating rounds of best-of-3 x {STEPS} steps")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ import time
 
 import numpy as np
 
-from minivae import backend, cuda
-from minivae.function import Context
+from minivae import backend
+from minivae.accel import sample_kl
+from minivae.engine.function import Context
 from minivae.ops.vae import SampleKL
 
 SIZES = [(128, 20), (4096, 256), (65536, 1024), (2**22, 20)]
@@ -92,13 +93,13 @@ def passes(cupy, arrays, outputs):
     SampleKL.forward(saved, mu, logvar, 1, 0)  # what the plain backward reads (eps, sigma, ...)
 
     def fused_forward():
-        cuda.sample_kl_forward(mu, logvar, 1, 0, out=(z, kl))
+        sample_kl.sample_kl_forward(mu, logvar, 1, 0, out=(z, kl))
 
     def unfused_forward():
         SampleKL.forward(Context(cupy, (True, True)), mu, logvar, 1, 0)
 
     def fused_backward():
-        cuda.sample_kl_backward(mu, logvar, gz, gk, 1, 0, out=(dmu, dlogvar))
+        sample_kl.sample_kl_backward(mu, logvar, gz, gk, 1, 0, out=(dmu, dlogvar))
 
     def unfused_backward():
         SampleKL.backward(saved, gz, gk)
@@ -136,7 +137,7 @@ def measure(cupy, torch, rows, length, dtype, repeats):
                "us": gpu_time(cupy, fused, repeats, inner),
                "copy_us": gpu_time(cupy, copy, repeats, inner),
                "unfused_us": gpu_time(cupy, unfused, repeats, inner),
-               "host_us": host_time(cupy, fused), "bytes": moved}  # fmt: skip
+               "host_us": host_time(cupy, fused), "bytes": moved}
         if torch is not None:
             row.update(time_torch(cupy, torch, direction, arrays, repeats, inner))
         results.append(row)
@@ -161,7 +162,7 @@ def time_torch(cupy, torch, direction, arrays, repeats, inner):
 
 def print_table(results):
     header = (f"{'B x L':>13} {'dtype':>7} {'pass':>8} {'us':>8} {'GB/s':>7} {'% copy':>6} "
-              f"{'unfused':>8} {'torch':>8} {'compile':>8} {'host us':>8}")  # fmt: skip
+              f"{'unfused':>8} {'torch':>8} {'compile':>8} {'host us':>8}")
     print(header)
     for r in results:
         bandwidth = r["bytes"] / r["us"] / 1e3
@@ -204,7 +205,7 @@ def main():
         return 0
     torch = torch_on_gpu()
     print(f"{cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy {cupy.__version__}, "
-          f"PyTorch {torch.__version__ if torch else 'not on the GPU'}\n")  # fmt: skip
+          f"PyTorch {torch.__version__ if torch else 'not on the GPU'}\n")
     results = []
     for rows, length in SIZES:
         for dtype in (np.float32, np.float64):

@@ -24,11 +24,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from minivae.catalog import running  # noqa: E402
+from minivae.accel import fused_adam  # noqa: E402
 from minivae.data import load_dataset  # noqa: E402
-from minivae.function import Function  # noqa: E402
-from minivae.model import VAE  # noqa: E402
-from minivae.optim import Adam, fused_adam_status  # noqa: E402
+from minivae.engine.function import Function  # noqa: E402
+from minivae.models.optim import Adam  # noqa: E402
+from minivae.models.vae import VAE  # noqa: E402
+from minivae.ops.gradcheck_cases import running  # noqa: E402
 
 
 class TorchVAE(torch.nn.Module):
@@ -81,7 +82,7 @@ def main():
     def ours_forward(b):  # as the trainer calls it: the batches come from a checked dataset
         return ours.loss(b, validated=True).objective.mean()
 
-    adam_form = fused_adam_status()  # built here if it must be, before any step is timed
+    adam_form = fused_adam.status()  # built here if it must be, before any step is timed
     runs = {"fast": [], "plain": [], "PyTorch": []}
     for _ in range(2):
         for mode in ("fast", "plain"):
@@ -90,14 +91,14 @@ def main():
         runs["PyTorch"].append(timed_steps(theirs, theirs_backward, theirs_opt.step, torch_batches))
     best = {name: np.min(times, axis=0) for name, times in runs.items()}  # best of the two turns
     print(f"ms per step, best of 2 turns of {ARGS.steps} steps, {ARGS.threads} threads; minivae "
-          "fast forms (default) and plain forms")  # fmt: skip
+          "fast forms (default) and plain forms")
     print(adam_form)
     print(f"{'phase':<10} {'fast':>8} {'plain':>8} {'PyTorch':>8} {'fast/PT':>8} {'plain/PT':>8}")
     phases = ["forward", "backward", "optimizer"]
     for i, phase in [*enumerate(phases), (slice(None), "total")]:
         fast, plain, torch_ms = (best[name][i].sum() for name in ("fast", "plain", "PyTorch"))
         print(f"{phase:<10} {fast:>8.2f} {plain:>8.2f} {torch_ms:>8.2f} {fast / torch_ms:>8.2f} "
-              f"{plain / torch_ms:>8.2f}")  # fmt: skip
+              f"{plain / torch_ms:>8.2f}")
     for mode in ("fast", "plain"):
         with running(mode):
             print_forward_ops(ours, batches, mode)

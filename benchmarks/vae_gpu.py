@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from minivae import backend
-from minivae.train import TrainConfig, Trainer
+from minivae.training.trainer import TrainConfig, Trainer
 
 TARGET_NATS = 0.5  # the GPU's final test -ELBO against the CPU run's
 
@@ -33,7 +33,7 @@ def parse_args():
 
 def trainer(args, out, **settings):
     config = TrainConfig(dataset="fashion-mnist", data_dir=args.data_dir, epochs=args.epochs,
-                         hidden=(400,), latent_dim=20, out=out, **settings)  # fmt: skip
+                         hidden=(400,), latent_dim=20, out=out, **settings)
     return Trainer(config, progress=False, log=lambda _: None)
 
 
@@ -60,7 +60,7 @@ def torch_step_ms(run, torch, steps=100, warmup=20):
     order = order.to(run.device)
     batches = order[: (len(order) // 128) * 128].view(-1, 128)
     return _median_ms(lambda i: run.step(run.train_x[batches[i % len(batches)]]), steps, warmup,
-                      torch.cuda.synchronize)  # fmt: skip
+                      torch.cuda.synchronize)
 
 
 def _median_ms(step, steps, warmup, finish):
@@ -118,12 +118,12 @@ def gpu_runs(args, out, torch):
 def print_step_table(runs, cupy, torch):
     print(f"GPU {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy "
           f"{cupy.__version__}, NumPy {np.__version__}"
-          + (f", PyTorch {torch.__version__}" if torch else ""))  # fmt: skip
+          + (f", PyTorch {torch.__version__}" if torch else ""))
     print("ms per training step (median of 3 x 100 steps, batch 128, float32)")
     times = {}
     for name, run in runs.items():
         times[name] = (torch_step_ms(run, torch) if name.startswith("PyTorch")
-                       else minivae_step_ms(run, cupy))  # fmt: skip
+                       else minivae_step_ms(run, cupy))
     reference = times.get("PyTorch eager")
     for name, ms in times.items():
         ratio = f"{ms / reference:6.2f} x PyTorch eager" if reference else ""
@@ -154,7 +154,7 @@ def print_epoch_table(runs, epochs):
         gap = finals[name] - cpu
         verdict = "met" if abs(gap) <= TARGET_NATS else "MISSED"
         print(f"  {name}: final test -ELBO {finals[name]:.2f} against the CPU's {cpu:.2f} "
-              f"({gap:+.2f} nats; target within {TARGET_NATS}: {verdict})")  # fmt: skip
+              f"({gap:+.2f} nats; target within {TARGET_NATS}: {verdict})")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def parse_args():
         "--flush-denormal", action="store_true",
         help="torch.set_flush_denormal(True) first: the CPU's FTZ and DAZ flags turn subnormal "
         "inputs and results into 0, so no arithmetic takes the slow path for them",
-    )  # fmt: skip
+    )
     return parser.parse_args()
 
 
@@ -60,8 +60,8 @@ except ImportError:
 from torch_reference import BATCH, HIDDEN, LATENT, LR, TorchRun  # noqa: E402
 
 from minivae import plain_forms  # noqa: E402
-from minivae.optim import fused_adam_status  # noqa: E402
-from minivae.train import TrainConfig, Trainer  # noqa: E402
+from minivae.accel import fused_adam  # noqa: E402
+from minivae.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def minivae_trainer(out):
@@ -69,7 +69,7 @@ def minivae_trainer(out):
         dataset="fashion-mnist", data_dir=ARGS.data_dir, epochs=ARGS.epochs,
         batch_size=BATCH, lr=LR, hidden=(HIDDEN,), latent_dim=LATENT,
         likelihood="bernoulli", binarize="none", seed=ARGS.seed, dtype="float32", out=out,
-    )  # fmt: skip
+    )
     return Trainer(config, progress=False, log=lambda _: None)
 
 
@@ -82,11 +82,11 @@ def main():
         theirs = TorchRun(ours.train_x, ours.test_x, ARGS.seed)
         print(f"Fashion-MNIST, {len(ours.train_x)} train / {len(ours.test_x)} test, "
               f"batch {BATCH}, Adam {LR}, float32, {ARGS.threads} threads, "
-              f"numpy {np.__version__}, torch {torch.__version__}")  # fmt: skip
-        print(fused_adam_status())  # built here if it must be, before any epoch is timed
+              f"numpy {np.__version__}, torch {torch.__version__}")
+        print(fused_adam.status())  # built here if it must be, before any epoch is timed
         print(f"{'epoch':>5} | {'test -ELBO minivae':>18} {'plain':>7} {'PyTorch':>8} "
               f"{'diff':>6} | {'s/epoch minivae':>15} {'plain':>6} {'PyTorch':>8} "
-              f"{'ratio':>6} {'plain':>6}")  # fmt: skip
+              f"{'ratio':>6} {'plain':>6}")
         rows = []
         for _ in range(ARGS.epochs):
             row = ours.run_epoch()
@@ -94,13 +94,13 @@ def main():
                 plain = ours_plain.run_epoch()
             torch_elbo, torch_seconds = theirs.run_epoch()
             rows.append((row["test_neg_elbo"], plain["test_neg_elbo"], torch_elbo,
-                         row["epoch_seconds"], plain["epoch_seconds"], torch_seconds))  # fmt: skip
+                         row["epoch_seconds"], plain["epoch_seconds"], torch_seconds))
             print(f"{row['epoch']:>5} | {row['test_neg_elbo']:>18.2f} "
                   f"{plain['test_neg_elbo']:>7.2f} {torch_elbo:>8.2f} "
                   f"{row['test_neg_elbo'] - torch_elbo:>6.2f} | {row['epoch_seconds']:>15.2f} "
                   f"{plain['epoch_seconds']:>6.2f} {torch_seconds:>8.2f} "
                   f"{row['epoch_seconds'] / torch_seconds:>6.2f} "
-                  f"{plain['epoch_seconds'] / torch_seconds:>6.2f}")  # fmt: skip
+                  f"{plain['epoch_seconds'] / torch_seconds:>6.2f}")
         print_summary(rows)
         print_late_against_early(ours, theirs)  # inside: `ours` writes to `out`
 

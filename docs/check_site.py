@@ -33,7 +33,7 @@ GALLERY = ROOT / "build" / "gallery"
 MATHJAX = "_static/mathjax/tex-chtml.js"
 # (tag, attribute) pairs that make a browser fetch something while showing the page
 FETCHED = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"),
-           ("source", "src"), ("video", "src"), ("audio", "src"), ("object", "data")}  # fmt: skip
+           ("source", "src"), ("video", "src"), ("audio", "src"), ("object", "data")}
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)|@import\s+['"]([^'"]+)""")
 
 
@@ -55,7 +55,7 @@ class Page(HTMLParser):
             if url is None:
                 continue
             if (tag, attribute) in FETCHED and not (tag == "link" and attrs.get("rel") in (
-                    "canonical", "alternate", "next", "prev", "index", "search")):  # fmt: skip
+                    "canonical", "alternate", "next", "prev", "index", "search")):
                 self.fetched.append(url)
             else:
                 self.linked.append(url)
@@ -104,10 +104,10 @@ def run_checks(site):
         f"{source.relative_to(DOCS)} has no page"
         for source in sources
         if not (site / source.relative_to(DOCS).with_suffix(".html")).exists()
-    ])  # fmt: skip
+    ])
 
     elsewhere = [f"{path.relative_to(site)} loads {url}" for path, page in pages.items()
-                 for url in page.fetched if is_elsewhere(url)]  # fmt: skip
+                 for url in page.fetched if is_elsewhere(url)]
     for css in site.rglob("*.css"):
         for match in CSS_URL.finditer(css.read_text(errors="replace")):
             url = match.group(1) or match.group(2)
@@ -131,12 +131,12 @@ def run_checks(site):
     fonts = list((site / "_static/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
     math_pages = [path for path, page in pages.items() if page.has_math]
     check("MathJax is in the site", [] if mathjax.exists() and len(fonts) > 10 else [
-        f"{MATHJAX} or its fonts are missing ({len(fonts)} fonts)"])  # fmt: skip
+        f"{MATHJAX} or its fonts are missing ({len(fonts)} fonts)"])
     check("every page with math loads the site's MathJax", [
         f"{path.relative_to(site)} does not load {MATHJAX}"
         for path in math_pages
         if not any(local_target(path, url) == mathjax.resolve() for url in pages[path].fetched)
-    ] + ([] if site / "math.html" in math_pages else ["math.html has no math"]))  # fmt: skip
+    ] + ([] if site / "math.html" in math_pages else ["math.html has no math"]))
 
     shown = []
     for executed in sorted(EXECUTED.glob("*.ipynb")):
@@ -154,7 +154,7 @@ def run_checks(site):
         f"gallery.md shows no {name}, which a run drew" for name in kinds if name not in referenced
     ] + ([] if images == len(referenced) else [
         f"gallery.html shows {images} images, gallery.md names {len(referenced)}"
-    ]) + ([] if kinds else ["build/gallery/ holds no figures"]))  # fmt: skip
+    ]) + ([] if kinds else ["build/gallery/ holds no figures"]))
     return checks, len(pages)
 
 

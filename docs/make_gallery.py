@@ -41,7 +41,7 @@ def summary(name, arguments, seconds):
     last = json.loads(lines[-1])
     command = " ".join(["minivae train", *arguments])
     return [name, command, last["epoch"], f"{last['test_neg_elbo']:.2f}",
-            f"{last['test_recon']:.2f}", f"{last['test_kl']:.2f}", f"{seconds:.0f}"]  # fmt: skip
+            f"{last['test_recon']:.2f}", f"{last['test_kl']:.2f}", f"{seconds:.0f}"]
 
 
 def make_gallery():
@@ -58,7 +58,7 @@ def make_gallery():
             status = main(["train", *arguments, "--out", str(GALLERY / name), "--quiet"])
         if status:
             sys.exit(f"make_gallery: `minivae train {' '.join(arguments)}` failed ({status}); "
-                     f"see {GALLERY / name / 'train.log'}")  # fmt: skip
+                     f"see {GALLERY / name / 'train.log'}")
         (GALLERY / name / "checkpoint.npz").unlink()  # the site shows figures, not weights
         rows.append(summary(name, arguments, time.monotonic() - started))
     with open(GALLERY / "runs.csv", "w", newline="") as file:

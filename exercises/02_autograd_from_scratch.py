@@ -47,8 +47,8 @@ import numpy as np
 import minivae
 import minivae.course
 from minivae import ops
+from minivae.models.optim import SGD
 from minivae.ops.activations import stable_sigmoid
-from minivae.optim import SGD
 
 rng = np.random.default_rng(0)
 
@@ -117,12 +117,12 @@ def draw_graph(root, leaf_names, title):
             bend = 0.5 * skips_a_level + 0.35 * repeat
             axes.annotate("", xy=place[node], xytext=place[source],
                           arrowprops=dict(arrowstyle="->", shrinkA=18, shrinkB=18,
-                                          connectionstyle=f"arc3,rad={-bend}"))  # fmt: skip
+                                          connectionstyle=f"arc3,rad={-bend}"))
         axes.text(*place[node], node.function.__name__, ha="center", va="center",
-                  bbox=dict(boxstyle="round", facecolor="#dbe9f6"))  # fmt: skip
+                  bbox=dict(boxstyle="round", facecolor="#dbe9f6"))
     for leaf, name in leaf_names.items():
         axes.text(*place[leaf], name, ha="center", va="center",
-                  bbox=dict(boxstyle="circle", facecolor="#fde2c8"))  # fmt: skip
+                  bbox=dict(boxstyle="circle", facecolor="#fde2c8"))
     axes.set_xlim(-0.5, levels + 0.5)
     axes.set_ylim(-0.9, 1.3)
     axes.axis("off")
@@ -202,7 +202,7 @@ assert np.allclose(by_hand[a], a.grad) and np.allclose(by_hand[b], b.grad)
 print("by hand equals minivae's backward for a and b")
 
 # %% [markdown]
-# This is the loop of `Tensor.backward` in `minivae/tensor.py`, less its checks. Why not
+# This is the loop of `Tensor.backward` in `minivae/engine/tensor.py`, less its checks. Why not
 # simpler, a recursion that sends each gradient down as soon as it arrives? Two ways to write
 # that recursion, and what goes wrong with each.
 #
@@ -374,7 +374,7 @@ class SiLUForgotProductRule(SiLU):
 
 
 buggy_report = minivae.gradcheck(SiLUForgotProductRule.apply, [rng.normal(0, 2, (4, 5))],
-                                 name="silu with the product rule forgotten")  # fmt: skip
+                                 name="silu with the product rule forgotten")
 print(buggy_report)
 assert not buggy_report.passed
 
@@ -461,7 +461,7 @@ assert np.allclose(w.grad, [-8.0])
 # than an error.) In a training loop the same thing happens across steps unless the gradients
 # are cleared before each backward: that is what `optimizer.zero_grad()` is for. Without it,
 # each step's gradient is the sum of all the gradients so far. Minimizing (w - 3)^2 with plain
-# SGD (`minivae.optim.SGD`, lr 0.1), both ways:
+# SGD (`minivae.models.optim.SGD`, lr 0.1), both ways:
 
 
 # %%

@@ -42,10 +42,11 @@ from IPython.display import Image, display
 
 import minivae
 import minivae.course
-from minivae import evaluate, plots
+from minivae import plots
 from minivae.data import load_dataset
-from minivae.optim import Adam
-from minivae.train import TrainConfig, Trainer
+from minivae.models.optim import Adam
+from minivae.training import evaluate
+from minivae.training.trainer import TrainConfig, Trainer
 
 RUNS = tempfile.TemporaryDirectory(prefix="minivae-notebook-4-")  # checkpoints and figures
 
@@ -121,7 +122,7 @@ untrained = minivae.VAE(input_dim=784, hidden=(256,), latent_dim=10, seed=0)
 with minivae.no_grad():
     terms = untrained.loss(x, beta=1.0)
 print(f"untrained: recon {terms.recon.data.mean():.2f} + KL {terms.kl.data.mean():.2f} "
-      f"= -ELBO {terms.neg_elbo.data.mean():.2f} nats per example")  # fmt: skip
+      f"= -ELBO {terms.neg_elbo.data.mean():.2f} nats per example")
 assert np.allclose(terms.objective.data, terms.recon.data + terms.kl.data)
 
 # %% [markdown]
@@ -163,7 +164,7 @@ def adam_step(theta, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 minivae.course.check_adam_step(adam_step)
 
 # %% [markdown]
-# minivae's own is `optim.Adam` (`minivae/optim.py`), which the trainer uses. Its first step
+# minivae's own is `optim.Adam` (`minivae/models/optim.py`), which the trainer uses. Its first step
 # moves parameters with gradients of very different sizes by the same lr:
 
 # %%
@@ -178,14 +179,14 @@ assert np.allclose(theta.data - start, -0.01 * np.sign(theta.grad), rtol=1e-3)
 # %% [markdown]
 # ## Training on sprites
 #
-# `minivae.train.Trainer` runs the loop: shuffled mini-batches of B = 128, for each one
+# `minivae.training.trainer.Trainer` runs the loop: shuffled mini-batches of B = 128, for each one
 # `loss = model.loss(x, beta).objective.mean()`, `loss.backward()`, an Adam step; after each
 # epoch the test set's -ELBO, reconstruction and KL (with fixed evaluation noise). The
 # sprites: 20,000 training and 2,000 test images of one shape each, made by the package.
 
 # %%
 sprites_config = TrainConfig(dataset="sprites", epochs=8, hidden=(256,), latent_dim=10,
-                             out=os.path.join(RUNS.name, "sprites"))  # fmt: skip
+                             out=os.path.join(RUNS.name, "sprites"))
 sprites_run = Trainer(sprites_config)
 sprites_rows = sprites_run.fit()
 sprites_vae = sprites_run.model
@@ -221,9 +222,9 @@ def as_images(flat, dataset):
 inputs = sprites_test.x[:20]
 show(plots.reconstructions, as_images(inputs, sprites_test),
      as_images(sprites_vae.reconstruct(inputs), sprites_test),
-     title="Sprites: test inputs and their reconstructions")  # fmt: skip
+     title="Sprites: test inputs and their reconstructions")
 show(plots.samples, as_images(sprites_vae.sample(64), sprites_test),
-     title="Sprites: 64 samples, z ~ N(0, I) decoded")  # fmt: skip
+     title="Sprites: 64 samples, z ~ N(0, I) decoded")
 
 # %% [markdown]
 # ## Training on Fashion-MNIST
@@ -243,7 +244,7 @@ except minivae.MinivaeError as error:
     print("NOTE: Fashion-MNIST is not installed on this machine, so this section trains on "
           "sprites instead. To see Fashion-MNIST here: apt-get install dataset-fashion-mnist "
           "(Debian, Ubuntu), or put its four files in a folder and set MINIVAE_DATA to it.\n"
-          f"What minivae said: {error}")  # fmt: skip
+          f"What minivae said: {error}")
 print(f"training on {fashion_name}")
 
 # %% [markdown]
@@ -253,7 +254,7 @@ print(f"training on {fashion_name}")
 
 # %%
 fashion_config = TrainConfig(dataset=fashion_name, epochs=3, limit=20_000,
-                             out=os.path.join(RUNS.name, "fashion"))  # fmt: skip
+                             out=os.path.join(RUNS.name, "fashion"))
 fashion_run = Trainer(fashion_config)
 fashion_rows = fashion_run.fit()
 assert fashion_rows[-1]["test_neg_elbo"] < fashion_rows[0]["test_neg_elbo"]
@@ -263,9 +264,9 @@ fashion_test = fashion_run.test_set
 show(plots.curves, fashion_rows, title=f"VAE on {fashion_name}: test terms per epoch (L = 20)")
 show(plots.reconstructions, as_images(fashion_run.test_x[:20], fashion_test),
      as_images(fashion_run.model.reconstruct(fashion_run.test_x[:20]), fashion_test),
-     title=f"{fashion_name}: test inputs and their reconstructions")  # fmt: skip
+     title=f"{fashion_name}: test inputs and their reconstructions")
 show(plots.samples, as_images(fashion_run.model.sample(64), fashion_test),
-     title=f"{fashion_name}: 64 samples, z ~ N(0, I) decoded")  # fmt: skip
+     title=f"{fashion_name}: 64 samples, z ~ N(0, I) decoded")
 
 # %% [markdown]
 # On Fashion-MNIST the reconstructions keep each garment's outline and brightness and lose
@@ -287,14 +288,14 @@ betas = [0.1, 0.3, 1.0, 3.0, 10.0]
 beta_runs = {}
 for beta in betas:
     config = TrainConfig(dataset="sprites", epochs=5, limit=10_000, hidden=(256,), latent_dim=10,
-                         beta=beta, out=os.path.join(RUNS.name, f"beta-{beta}"))  # fmt: skip
+                         beta=beta, out=os.path.join(RUNS.name, f"beta-{beta}"))
     beta_runs[beta] = Trainer(config, log=lambda line: None)
     beta_runs[beta].fit()
 
 results = {beta: evaluate.mean_elbo_terms(run.model, run.test_x) for beta, run in beta_runs.items()}
 for beta, result in results.items():
     print(f"beta {beta:5.1f}: recon {result['recon']:6.2f}  KL {result['kl']:5.2f}  "
-          f"-ELBO {result['neg_elbo']:6.2f}")  # fmt: skip
+          f"-ELBO {result['neg_elbo']:6.2f}")
 kls = [results[beta]["kl"] for beta in betas]
 recons_by_beta = [results[beta]["recon"] for beta in betas]
 assert all(np.diff(kls) < 0) and all(np.diff(recons_by_beta) > 0)
@@ -313,7 +314,7 @@ rows_of_images = [originals] + [beta_runs[beta].model.reconstruct(originals) for
 strip = plots.tile_images(as_images(np.concatenate(rows_of_images), sprites_test), ncols=8)
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained",
-                                     gridspec_kw=dict(width_ratios=[1, 1.3]))  # fmt: skip
+                                     gridspec_kw=dict(width_ratios=[1, 1.3]))
 left.plot(kls, recons_by_beta, "o-")
 for beta, kl, recon in zip(betas, kls, recons_by_beta, strict=True):
     left.annotate(f"beta = {beta}", (kl, recon), textcoords="offset points", xytext=(6, 6))
@@ -324,7 +325,7 @@ left.set_title("Larger beta: less information in z, worse reconstructions")
 right.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
 row_height = strip.shape[0] / len(rows_of_images)
 right.set_yticks([row_height * (i + 0.5) for i in range(len(rows_of_images))],
-                 ["input"] + [f"beta = {beta}" for beta in betas])  # fmt: skip
+                 ["input"] + [f"beta = {beta}" for beta in betas])
 right.set_xticks([])
 right.set_title("Eight test sprites and their reconstructions, by beta")
 plt.show()
@@ -375,7 +376,7 @@ def iwae_bound(log_px_z, log_pz, log_qz):
 minivae.course.check_iwae_bound(iwae_bound)
 
 # %% [markdown]
-# minivae's own is at the end of `VAE.log_likelihood` (`minivae/model.py`), which the rest of
+# minivae's own is at the end of `VAE.log_likelihood` (`minivae/models/vae.py`), which the rest of
 # the notebook uses. First, k = 1 against the ELBO from `VAE.loss`, paired example by example
 # on 500 test sprites:
 
@@ -387,7 +388,7 @@ neg_l1 = -sprites_vae.log_likelihood(x_eval, k=1)  # (500,): -L_1 at another z
 difference = neg_l1 - neg_elbo
 stderr = difference.std(ddof=1) / np.sqrt(len(difference))
 print(f"-ELBO {neg_elbo.mean():.2f}, -L_1 {neg_l1.mean():.2f}: difference "
-      f"{difference.mean():.2f} +- {stderr:.2f}")  # fmt: skip
+      f"{difference.mean():.2f} +- {stderr:.2f}")
 assert abs(difference.mean()) < 3 * stderr
 
 # %% [markdown]

@@ -1,6 +1,6 @@
-"""The CUDA and C++ sources, shipped as package data: `minivae.cuda.kernel_source` reads them.
+"""The CUDA and C++ sources, shipped as package data: `minivae.accel.kernel_sources` reads them.
 
-The .cu and .cuh files at the top are the GPU's kernels (minivae.cuda); host/ builds them for
-the CPU, for the tests (minivae.cuda_host); cpu/ holds the CPU's compiled fast forms
-(minivae.native, minivae.optim).
+The .cu and .cuh files at the top are the GPU's kernels (launched by minivae.accel.sample_kl and
+minivae.accel.matmul); host/ builds them for the CPU, for the tests and notebook 6
+(minivae.accel.host_builds); cpu/ holds the CPU's compiled fast forms (minivae.accel.fused_adam).
 """

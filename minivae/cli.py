@@ -11,9 +11,10 @@
 Errors minivae raises on purpose (a missing dataset, a corrupt checkpoint, bad input) print
 their message, which says what to do, and exit with status 2; no traceback. A flag outside its
 range (`--batch-size 0`, `--lr nan`) is refused the same way before anything runs, with the
-limits TrainConfig uses (minivae.settings). `train --resume` continues the run with the settings
-its checkpoint saved: a flag that contradicts one of them is refused, naming it; only --epochs,
---device, --cuda-graph and --data-dir may change (minivae.config.MAY_CHANGE_ON_RESUME).
+limits TrainConfig uses (minivae.training.config.LIMITS). `train --resume` continues the run with
+the settings its checkpoint saved: a flag that contradicts one of them is refused, naming it;
+only --epochs, --device, --cuda-graph and --data-dir may change
+(minivae.training.config.MAY_CHANGE_ON_RESUME).
 """
 
 import argparse
@@ -23,8 +24,17 @@ import sys
 
 import numpy as np
 
-from minivae import limits, settings
+from minivae import backend, limits, plots
+from minivae.engine import gradcheck
 from minivae.errors import MinivaeError
+from minivae.models.gradcheck_cases import MODEL_CASES
+from minivae.ops.gradcheck_cases import CASES, MODES, RandomPicker, forms, on_device, running
+from minivae.plots.figures import write_figures
+from minivae.rng import CounterRNG
+from minivae.training import evaluate
+from minivae.training.config import LIMITS, TrainConfig, resumed_config
+from minivae.training.run_dir import SavedRun, load_run, read_saved_config, write_json
+from minivae.training.trainer import Trainer
 
 SHAPES_SHOWN = 3  # inputs shown in the gradcheck table
 
@@ -50,7 +60,7 @@ def main(argv=None):
 
 
 # The flags that set a TrainConfig field of the same name (--batch-size: batch_size), each
-# limited as minivae.settings says, with its help text.
+# limited as that field is (minivae.training.config.LIMITS), with its help text.
 TRAIN_SETTINGS = {
     "--dataset": "default: sprites",
     "--model": None,
@@ -118,14 +128,14 @@ def _parser():
     check.add_argument("--draws", type=count, default=5, help="random input draws per op")
     check.add_argument("--seed", type=seed, default=0)
     check.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
-                       help="NumPy, or CuPy with the CUDA kernels")  # fmt: skip
+                       help="NumPy, or CuPy with the CUDA kernels")
     check.set_defaults(run=_gradcheck)
     return parser
 
 
 def _add_setting(parser, flag, text):
     """Add `flag` for the TrainConfig field of its name: a choice of names, or a checked value."""
-    limit = settings.LIMITS[flag[2:].replace("-", "_")]
+    limit = LIMITS[flag[2:].replace("-", "_")]
     if isinstance(limit, limits.Names):
         parser.add_argument(flag, choices=limit.names, help=text)
     elif isinstance(limit, limits.Flag):
@@ -153,10 +163,6 @@ def _checked(limit):
 
 
 def _train(args):
-    from minivae.config import TrainConfig, resumed_config  # noqa: PLC0415
-    from minivae.runs import SavedRun, read_saved_config  # noqa: PLC0415
-    from minivae.train import Trainer  # noqa: PLC0415
-
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     given.setdefault("out", os.path.join("runs", given.get("dataset", TrainConfig.dataset)))
@@ -166,16 +172,13 @@ def _train(args):
         config = TrainConfig(**given)
     trainer = Trainer(config, resume=args.resume, progress=False if args.quiet else None)
     print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
-          f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")  # fmt: skip
+          f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")
     trainer.fit()
     if not args.no_figures:  # from the model in memory: no need to read the data back
         _draw_figures(SavedRun(config, trainer.model, trainer.test_set, trainer.test_x), config.out)
 
 
 def _eval(args):
-    from minivae import evaluate  # noqa: PLC0415
-    from minivae.runs import load_run, write_json  # noqa: PLC0415
-
     run = load_run(args.run_dir)
     config, model = run.config, run.model
     x = run.test_x[: args.n_test]  # None: all of them
@@ -183,7 +186,7 @@ def _eval(args):
     if config.model != "vae":
         print(f"autoencoder on {len(x)} test examples of {config.dataset}: reconstruction "
               f"-log p(x|z = f(x)) {test['recon']:.3f} nats per example; it has no ELBO, "
-              "KL or likelihood bound to report")  # fmt: skip
+              "KL or likelihood bound to report")
         return
     mu, kl_per_dim = evaluate.latent_statistics(model, x)
     active, _ = evaluate.active_units(mu)
@@ -219,10 +222,6 @@ def _eval(args):
 
 
 def _sample(args):
-    from minivae import plots  # noqa: PLC0415
-    from minivae.rng import CounterRNG  # noqa: PLC0415
-    from minivae.runs import load_run  # noqa: PLC0415
-
     run = load_run(args.run_dir)
     config, model = run.config, run.model
     if config.model != "vae":
@@ -234,22 +233,16 @@ def _sample(args):
 
 
 def _figures(args):
-    from minivae.runs import load_run  # noqa: PLC0415
-
     _draw_figures(load_run(args.run_dir), args.run_dir)
 
 
 def _draw_figures(run, run_dir):
-    from minivae.figures import write_figures  # noqa: PLC0415
-
     for path in write_figures(run, run_dir):
         print(f"figure: {path}")
 
 
 def _as_square_images(x):
     """(N, D) -> (N, side, side) NumPy images, for D a square number of pixels."""
-    from minivae import backend  # noqa: PLC0415
-
     side = int(round(np.sqrt(x.shape[1])))
     if side * side != x.shape[1]:
         raise MinivaeError(f"sample: data of {x.shape[1]} dimensions are not square images")
@@ -257,16 +250,12 @@ def _as_square_images(x):
 
 
 def _gradcheck(args):
-    from minivae import backend  # noqa: PLC0415
-    from minivae.catalog import CASES, MODEL_CASES, MODES, RandomPicker, forms, on_device, running  # noqa: PLC0415  # noqa: PLC0415
-    from minivae.gradcheck import gradcheck  # noqa: PLC0415
-
     xp = backend.module_for_device(args.device)
     print(f"{'op':<22} {'form':<6} {'shapes (worst draw)':<34} {'worst rel err':>13}  result")
     rows = [(c.name, f.label, lambda seed, c=c: (c.call, on_device(c.draw(RandomPicker(seed)), xp)))
-            for c in CASES for f in forms(c.function, xp)]  # fmt: skip
+            for c in CASES for f in forms(c.function, xp)]
     rows += [(c.name, mode, lambda seed, c=c: c.build(seed, xp))
-             for c in MODEL_CASES for mode in MODES]  # fmt: skip
+             for c in MODEL_CASES for mode in MODES]
     failures = 0
     for name, mode, build in rows:
         worst = None
@@ -283,8 +272,8 @@ def _gradcheck(args):
         result = "pass" if worst.passed else "FAIL"
         failures += not worst.passed
         print(f"{name:<22} {mode:<6} {shapes_text[:34]:<34} {worst.max_rel_error:>13.2e}  "
-              f"{result}")  # fmt: skip
+              f"{result}")
     print(f"{len(rows) - failures} of {len(rows)} passed on {xp.__name__} ({args.draws} draws "
           "each, float64, tolerance 1e-6 on |a - n| / max(1, |a|, |n|); form: plain = the "
-          "textbook forward and backward, fast = the form that runs by default)")  # fmt: skip
+          "textbook forward and backward, fast = the form that runs by default)")
     return 1 if failures else 0

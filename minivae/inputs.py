@@ -3,7 +3,7 @@
 A model takes x of shape (N, D): N >= 1 examples, one flattened example of D >= 1 numbers per
 row, real (floats, integers or booleans; not complex, strings or objects), finite, and for the
 Bernoulli likelihood in [0, 1]. Two places check: the trainer once over each whole dataset
-(`minivae.data.batches.check_inputs`), and the model at every call (`minivae.model`), so the
+(`minivae.data.batches.check_inputs`), and the model at every call (`as_model_input`), so the
 value scan here is kept to two reductions, min and max.
 """
 
@@ -25,7 +25,7 @@ def check_layout(x, name):
     if 0 in x.shape:
         empty = "no examples" if x.shape[0] == 0 else "examples of no numbers"
         raise ShapeError(f"{name}: x of shape {x.shape} holds {empty}; pass at least one row "
-                         "of at least one number")  # fmt: skip
+                         "of at least one number")
     if x.dtype.kind not in REAL_KINDS:
         raise DTypeError(
             f"{name}: x of shape {x.shape} has dtype {x.dtype}, not real numbers; convert it "
@@ -53,3 +53,28 @@ def check_values(x, likelihood, name):
             f"{high:.4g}]; rescale (8-bit pixels: x / 255) or use the Gaussian likelihood "
             "(likelihood='gaussian', --likelihood gaussian)"
         )
+
+
+def as_model_input(model, x, validated=False):
+    """x as an array of the model's dtype on its device, after checking the model can take it.
+
+    x must be a NumPy or CuPy array of shape (B, D), B >= 1 rows of the model's D inputs, of real
+    numbers (`check_layout`), finite, and in [0, 1] for a Bernoulli likelihood. Every call
+    checks the shape and dtype. The values are checked too (two reductions of the batch, min and
+    max, whose results the host must read: on the GPU that waits for the device) unless the
+    caller says `validated`, as the trainer does for batches of a dataset it checked whole.
+    """
+    name = type(model).__name__
+    if not backend.is_array(x):
+        raise DTypeError(f"{name}: x must be a NumPy array (or CuPy, on the GPU), got "
+                         f"{type(x).__name__}; convert it with np.asarray(x)")
+    if x.ndim != 2 or x.shape[1] != model.config["input_dim"]:
+        raise ShapeError(
+            f"{name}: x has shape {x.shape} but the model takes (B, "
+            f"{model.config['input_dim']}): one flattened example per row"
+        )
+    check_layout(x, name)
+    x = model.xp.asarray(x, dtype=model.dtype)
+    if not validated:
+        check_values(x, model.config["likelihood"], name)
+    return x

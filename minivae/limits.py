@@ -5,10 +5,10 @@
     check(COUNT, 0, "VAE.sample: n")   # ConfigError: VAE.sample: n must be an integer >= 1, got 0
 
 A limit is a range of numbers (`Number`), a set of names (`Names`), a flag, layer widths
-(`Sizes`) or a path (`Text`); each says in words what is wrong with a value. `minivae.settings`
-gives every setting of a run its limit from these; the model checks its counts (samples, steps,
-importance samples) with `COUNT`. This module imports nothing of minivae but its errors, so any
-module may use it.
+(`Sizes`) or a path (`Text`); each says in words what is wrong with a value.
+`minivae.training.config` gives every setting of a run its limit from these; the model checks its
+counts (samples, steps, importance samples) with `COUNT`. This module imports nothing of minivae
+but its errors, so any module may use it.
 """
 
 import dataclasses
@@ -101,7 +101,7 @@ class Sizes:
         """What is wrong with `value`: not a list or tuple of widths; None when it is one."""
         if not isinstance(value, list | tuple) or any(self.width.problem(v) for v in value):
             return (f"must be a tuple of layer widths such as (400,) or (512, 256), each "
-                    f"{self.width.describe()}, got {value!r}")  # fmt: skip
+                    f"{self.width.describe()}, got {value!r}")
         return None
 
     def parse(self, text):

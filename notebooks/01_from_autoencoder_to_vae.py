@@ -54,7 +54,7 @@ rng = np.random.default_rng(0)
 def box(axes, x, y, text, code="", colour="#dbe9f6"):
     """A rounded box centred at (x, y): `text`, and below it in small type `code`."""
     axes.add_patch(FancyBboxPatch((x - 1.1, y - 0.45), 2.2, 0.9, boxstyle="round,pad=0.05",
-                                  facecolor=colour, edgecolor="black"))  # fmt: skip
+                                  facecolor=colour, edgecolor="black"))
     axes.text(x, y + (0.13 if code else 0), text, ha="center", va="center", fontsize=9.5)
     axes.text(x, y - 0.25, code, ha="center", va="center", fontsize=7.5, family="monospace")
 
@@ -94,9 +94,9 @@ arrow(axes, (columns[3], 0.1), (columns[3], 1.0))  # the noise enters the sample
 arrow(axes, (columns[2], 1.0), (columns[2], 0.1))  # mu, logvar give the KL
 axes.text(-1.1, 4.75, "Autoencoder: x -> one point z -> x", fontsize=11, weight="bold")
 axes.text(-1.1, 2.25, "VAE: x -> a distribution q(z|x) -> a sample z -> p(x|z)", fontsize=11,
-          weight="bold")  # fmt: skip
+          weight="bold")
 axes.text(columns[5], -0.4, "the loss (green):\n-log p(x|z) + beta * KL\n(VAE.loss)",
-          ha="center", va="center", fontsize=9)  # fmt: skip
+          ha="center", va="center", fontsize=9)
 axes.set_xlim(-1.3, 14.3)
 axes.set_ylim(-1.1, 5.1)
 axes.axis("off")
@@ -121,7 +121,7 @@ recon = ops.bernoulli_nll(logits, x)  # (B,): -log p(x|z), nats per example
 kl = ops.gaussian_kl(mu, logvar)  # (B,): KL(q(z|x) || p(z)), nats per example
 
 for name, value in [("x", x), ("mu", mu), ("logvar", logvar), ("z", z), ("logits", logits),
-                    ("recon", recon), ("kl", kl)]:  # fmt: skip
+                    ("recon", recon), ("kl", kl)]:
     print(f"{name:7s} shape {value.shape}")
 
 # %% [markdown]
@@ -136,7 +136,7 @@ first, second = autoencoder.encode(x).data, autoencoder.encode(x).data
 assert np.array_equal(first, second)  # a point: deterministic
 
 draws = [ops.reparameterize(mu, logvar, rng.standard_normal(mu.shape).astype(np.float32)).data
-         for _ in range(2)]  # fmt: skip
+         for _ in range(2)]
 assert not np.allclose(draws[0], draws[1])  # a distribution: a new z each time
 print("autoencoder, twice:", first[0], second[0])
 print("VAE, twice:        ", draws[0][0], draws[1][0])
@@ -163,7 +163,7 @@ left.set_ylabel("(a point has no spread)")
 left.set_xlabel("z")
 for m, s, colour in zip([-1.1, 0.3, 1.4], [0.45, 0.6, 0.4], ["C0", "C1", "C2"], strict=True):
     right.plot(grid, np.exp(-0.5 * ((grid - m) / s) ** 2) / (s * np.sqrt(2 * np.pi)),
-               color=colour, label=f"q(z|x) = N({m}, {s}^2)")  # fmt: skip
+               color=colour, label=f"q(z|x) = N({m}, {s}^2)")
 right.plot(grid, np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi), "k--", label="prior p(z) = N(0, 1)")
 right.set_title("VAE: one Gaussian q(z|x) per input, near the prior")
 right.set_xlabel("z")
@@ -257,7 +257,7 @@ closed = kl_by_minivae(mu_1d, logvar_1d)
 by_minivae = ops.gaussian_kl(minivae.Tensor([[mu_1d]]), minivae.Tensor([[logvar_1d]])).item()
 
 print(f"closed form {closed:.5f}, ops.gaussian_kl {by_minivae:.5f}, "
-      f"Monte Carlo {mc:.5f} +- {stderr:.5f} (n = {n})")  # fmt: skip
+      f"Monte Carlo {mc:.5f} +- {stderr:.5f} (n = {n})")
 assert np.isclose(by_minivae, closed)
 assert abs(mc - closed) < 3 * stderr
 
@@ -321,7 +321,7 @@ mc_bl = terms_bl.mean(axis=0)  # (B,)
 stderr_bl = terms_bl.std(axis=0, ddof=1) / np.sqrt(draws)
 for row in range(B):
     print(f"row {row}: ops.gaussian_kl {closed_bl[row]:8.4f}, "
-          f"Monte Carlo {mc_bl[row]:8.4f} +- {stderr_bl[row]:.4f}")  # fmt: skip
+          f"Monte Carlo {mc_bl[row]:8.4f} +- {stderr_bl[row]:.4f}")
 assert np.all(np.abs(mc_bl - closed_bl) < 3 * stderr_bl)
 
 # %% [markdown]
@@ -381,10 +381,10 @@ assert np.allclose(logvar_t.grad, (np.exp(logvar_t.data) - 1) / 2)  # dKL/dlogva
 fine_mu, fine_logvar = np.meshgrid(np.linspace(-3, 3, 200), np.linspace(-3, 2, 200))
 figure, axes = plt.subplots(figsize=(7, 6))
 contours = axes.contour(fine_mu, fine_logvar, kl_by_minivae(fine_mu, fine_logvar),
-                        levels=[0.1, 0.5, 1, 2, 3, 4, 5], cmap="viridis")  # fmt: skip
+                        levels=[0.1, 0.5, 1, 2, 3, 4, 5], cmap="viridis")
 axes.clabel(contours, fontsize=8)
 axes.quiver(mu_grid, logvar_grid, -mu_t.grad.reshape(mu_grid.shape),
-            -logvar_t.grad.reshape(mu_grid.shape), angles="xy", color="gray")  # fmt: skip
+            -logvar_t.grad.reshape(mu_grid.shape), angles="xy", color="gray")
 axes.plot(0, 0, "r*", markersize=14, label="minimum: mu = 0, logvar = 0 (sigma = 1)")
 axes.set_xlabel("mu")
 axes.set_ylabel("logvar")

@@ -127,9 +127,9 @@ f(z).sum().backward()
 slope = 2 * (z.data - 2)  # f'(z)
 assert np.allclose(mu.grad, slope) and np.allclose(logvar.grad, slope * eps * SIGMA / 2)
 print(f"eps = {eps.item():.3f}, z = {z.item():.3f}: "
-      f"dmu = {mu.grad.item():.3f}, dlogvar = {logvar.grad.item():.3f}")  # fmt: skip
+      f"dmu = {mu.grad.item():.3f}, dlogvar = {logvar.grad.item():.3f}")
 print(minivae.gradcheck(ops.reparameterize, [rng.normal(size=(3, 2)) for _ in range(3)],
-                        name="reparameterize"))  # fmt: skip
+                        name="reparameterize"))
 
 # %% [markdown]
 # One draw is one noisy estimate of the gradient. Many at once: give every draw its own row,
@@ -197,13 +197,13 @@ assert np.allclose(score_check[1], f(z_check) * (check_eps**2 - 1) / 2)
 n = 2000 * 1024  # 2000 repetitions of up to 1024 samples, used below
 all_eps = rng.standard_normal(n)
 estimates = {"pathwise": pathwise_estimates(all_eps),
-             "score function": score_function_estimates(all_eps)}  # fmt: skip
+             "score function": score_function_estimates(all_eps)}
 for name, (grad_mu, grad_logvar) in estimates.items():
     for what, values, truth in [("dJ/dmu", grad_mu, TRUE_GRAD_MU),
-                                ("dJ/dlogvar", grad_logvar, TRUE_GRAD_LOGVAR)]:  # fmt: skip
+                                ("dJ/dlogvar", grad_logvar, TRUE_GRAD_LOGVAR)]:
         stderr = values.std(ddof=1) / np.sqrt(n)
         print(f"{name:15s} {what:11s} mean {values.mean():8.4f} +- {stderr:.4f} "
-              f"(exact {truth}), one-draw standard deviation {values.std():6.2f}")  # fmt: skip
+              f"(exact {truth}), one-draw standard deviation {values.std():6.2f}")
         assert abs(values.mean() - truth) < 3 * stderr
 
 # %% [markdown]
@@ -254,13 +254,13 @@ for panel, index, what in [(panels[0], 0, "dJ/dmu"), (panels[1], 1, "dJ/dlogvar"
         slope = np.polyfit(np.log(sample_counts), np.log(measured[name]), 1)[0]
         assert abs(slope + 1) < 0.1, f"{name} {what}: variance falls like S^{slope:.2f}"
         panel.loglog(sample_counts, measured[name], "o-", color=colour,
-                     label=f"{name} (fitted slope {slope:.2f})")  # fmt: skip
+                     label=f"{name} (fitted slope {slope:.2f})")
         panel.loglog(sample_counts, values[index].var() / sample_counts, "--", color=colour,
-                     lw=0.8)  # fmt: skip
+                     lw=0.8)
     ratio = measured["score function"] / measured["pathwise"]
     assert np.all(ratio > 5)
     print(f"{what}: the score function's variance is {ratio.min():.0f} to {ratio.max():.0f} "
-          "times the pathwise one")  # fmt: skip
+          "times the pathwise one")
     panel.set_xlabel("samples S averaged per estimate")
     panel.set_ylabel(f"variance of the estimate of {what}")
     panel.set_title(f"{what}: variance against S (dashed: one-draw variance / S)")

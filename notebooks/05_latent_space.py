@@ -33,9 +33,11 @@ import numpy as np
 from IPython.display import Image, display
 
 import minivae
-from minivae import evaluate, figures, plots
+from minivae import plots
 from minivae.data import load_dataset
-from minivae.train import TrainConfig, Trainer
+from minivae.plots import figures
+from minivae.training import evaluate
+from minivae.training.trainer import TrainConfig, Trainer
 
 RUNS = tempfile.TemporaryDirectory(prefix="minivae-notebook-5-")  # checkpoints and figures
 rng = np.random.default_rng(0)
@@ -56,7 +58,7 @@ def train_quietly(name, **options):
     last = run.rows[-1]
     kl = "" if last["test_kl"] is None else f", KL {last['test_kl']:.2f}"  # an autoencoder has none
     print(f"{name}: {config.epochs} epochs on {config.dataset}, test recon "
-          f"{last['test_recon']:.2f}{kl} nats per example")  # fmt: skip
+          f"{last['test_recon']:.2f}{kl} nats per example")
     return run
 
 
@@ -79,7 +81,7 @@ try:
 except minivae.MinivaeError:
     DATA = "sprites"
     print("NOTE: Fashion-MNIST is not installed here (apt-get install dataset-fashion-mnist, "
-          "or set MINIVAE_DATA), so this part uses the sprites instead.")  # fmt: skip
+          "or set MINIVAE_DATA), so this part uses the sprites instead.")
 pair = dict(dataset=DATA, latent_dim=2, epochs=5, limit=20_000)
 autoencoder_run = train_quietly("autoencoder-2d", model="autoencoder", **pair)
 
@@ -88,7 +90,7 @@ vae_run = train_quietly("vae-2d", **pair)
 test = vae_run.test_set
 x_test, labels = vae_run.test_x[:2000], test.labels[:2000]  # (N, D) = (2000, 784), (N,)
 codes = {"autoencoder": figures.codes(autoencoder_run.model, x_test),  # z = f(x), (N, 2)
-         "VAE": figures.codes(vae_run.model, x_test)}  # mu(x), (N, 2)  # fmt: skip
+         "VAE": figures.codes(vae_run.model, x_test)}  # mu(x), (N, 2)
 
 # %% [markdown]
 # To generate, each model needs a distribution to draw codes from. The VAE has one by
@@ -99,11 +101,11 @@ codes = {"autoencoder": figures.codes(autoencoder_run.model, x_test),  # z = f(x
 # %%
 random_points = {
     "autoencoder": rng.multivariate_normal(codes["autoencoder"].mean(axis=0),
-                                           np.cov(codes["autoencoder"].T), 500),  # fmt: skip
+                                           np.cov(codes["autoencoder"].T), 500),
     "VAE": rng.standard_normal((500, 2)),  # z ~ N(0, I)
 }
 titles = {"autoencoder": "Autoencoder: codes z = f(x); x: a Gaussian fit to them",
-          "VAE": "VAE: codes mu(x); x: draws from the prior N(0, I)"}  # fmt: skip
+          "VAE": "VAE: codes mu(x); x: draws from the prior N(0, I)"}
 
 figure, panels = plt.subplots(1, 2, figsize=(13, 5.6), layout="constrained")
 for panel, name in zip(panels, codes, strict=True):
@@ -111,7 +113,7 @@ for panel, name in zip(panels, codes, strict=True):
         points = codes[name][labels == label]
         panel.scatter(*points.T, s=4, alpha=0.7, color=plt.cm.tab10(label), label=class_name)
     panel.scatter(*random_points[name][:200].T, s=9, c="black", marker="x", linewidths=0.7,
-                  alpha=0.8, label="random points (200 of 500)")  # fmt: skip
+                  alpha=0.8, label="random points (200 of 500)")
     panel.set_aspect("equal", adjustable="datalim")
     panel.set_xlabel("z1")
     panel.set_ylabel("z2")
@@ -156,7 +158,7 @@ assert holes["autoencoder"] > holes["VAE"]
 
 # %%
 decoded = {name: figures.decode_mean(run.model, random_points[name][:32])
-           for name, run in [("autoencoder", autoencoder_run), ("VAE", vae_run)]}  # fmt: skip
+           for name, run in [("autoencoder", autoencoder_run), ("VAE", vae_run)]}
 figure, panels = plt.subplots(1, 2, figsize=(13, 3.9), layout="constrained")
 for panel, name in zip(panels, decoded, strict=True):
     grid = plots.tile_images(np.clip(decoded[name], 0, 1).reshape(-1, *test.image_shape), 8)
@@ -191,7 +193,7 @@ def decoder_grid(model, low, high, n=15):
 
 
 show(plots.manifold, decoder_grid(vae_run.model, -3, 3), (-3, 3),
-     title=f"VAE ({DATA}): the decoder over z in [-3, 3]^2")  # fmt: skip
+     title=f"VAE ({DATA}): the decoder over z in [-3, 3]^2")
 
 # %% [markdown]
 # Neighbouring cells decode to similar images, and one kind of garment turns gradually into
@@ -203,7 +205,7 @@ show(plots.manifold, decoder_grid(vae_run.model, -3, 3), (-3, 3),
 # %%
 low, high = np.percentile(codes["autoencoder"], [1, 99])
 show(plots.manifold, decoder_grid(autoencoder_run.model, low, high), (low, high),
-     title=f"Autoencoder ({DATA}): the decoder over the square of its codes")  # fmt: skip
+     title=f"Autoencoder ({DATA}): the decoder over the square of its codes")
 
 # %% [markdown]
 # ## Interpolations
@@ -227,11 +229,11 @@ def first_of_class(label, skip=0):
 
 
 pairs = [(first_of_class(a), first_of_class(b, skip=1))
-         for a, b in [(9, 2), (1, 3), (7, 8), (0, 5), (4, 9), (6, 1)]]  # fmt: skip
+         for a, b in [(9, 2), (1, 3), (7, 8), (0, 5), (4, 9), (6, 1)]]
 show(plots.interpolations, interpolation_strips(vae_run.model, x_test, pairs),
-     title="VAE: interpolations between the codes mu(x) of two test images")  # fmt: skip
+     title="VAE: interpolations between the codes mu(x) of two test images")
 show(plots.interpolations, interpolation_strips(autoencoder_run.model, x_test, pairs),
-     title="Autoencoder: interpolations between codes z = f(x), same pairs")  # fmt: skip
+     title="Autoencoder: interpolations between codes z = f(x), same pairs")
 
 # %% [markdown]
 # On several paths the autoencoder's decodings fade to almost nothing halfway, where the line
@@ -261,7 +263,7 @@ SEEDS = (0, 1, 2)
 
 def train_sprites_vae(beta, seed):
     return train_quietly(f"sprites-8d-beta-{beta}-seed-{seed}", dataset="sprites", latent_dim=8,
-                         epochs=6, beta=beta, seed=seed)  # fmt: skip
+                         epochs=6, beta=beta, seed=seed)
 
 
 vae_runs = {(1.0, seed): train_sprites_vae(1.0, seed) for seed in SEEDS}
@@ -276,7 +278,7 @@ factor_values = np.column_stack([
     x_sprites.sum(axis=1),  # area: pixels covered
     sprites.factors[:, sprites.factor_names.index("x")],
     sprites.factors[:, sprites.factor_names.index("y")],
-])  # (N, 4)  # fmt: skip
+])  # (N, 4)
 
 
 def latent_summary(run):
@@ -304,7 +306,7 @@ for panel, beta in zip(panels, (1.0, 4.0), strict=True):
     for row, dim in enumerate(order):
         for column, value in enumerate(correlations[dim]):
             panel.text(column, row, f"{value:.2f}", ha="center", va="center",
-                       color="white" if value < 0.6 else "black")  # fmt: skip
+                       color="white" if value < 0.6 else "black")
     panel.set_xticks(range(len(FACTORS)), FACTORS)
     panel.set_yticks(range(len(order)), [f"z{d + 1} (KL {kl_per_dim[d]:.2f})" for d in order])
     panel.set_xlabel("factor of the sprite (area: pixels covered)")
@@ -314,7 +316,7 @@ figure.colorbar(image, ax=panels, label="|correlation|", shrink=0.8)
 plt.show()
 
 # %% [markdown]
-# Two questions, asked of all six runs. How much of each factor does the code hold, whatever
+# Two questions, asked of all six run_dir. How much of each factor does the code hold, whatever
 # the axes? The R^2 of the best linear read-out of the factor from mu(x) (least squares on all
 # L dimensions). And how well is each factor given a dimension of its own? For each factor, how
 # far its best dimension's |correlation| stands above the second best, averaged over the four
@@ -342,14 +344,14 @@ for (beta, seed), (mu, _, correlations) in summaries.items():
     r2 = dict(zip(FACTORS, linear_r2(mu, factor_values), strict=True))
     separations[beta, seed] = separation(correlations)
     print(f"beta {beta}, seed {seed}:     " + "  ".join(f"{r2[f]:5.2f}" for f in FACTORS)
-          + f"     {separations[beta, seed]:.2f}")  # fmt: skip
+          + f"     {separations[beta, seed]:.2f}")
     assert r2["area"] > 0.9 and r2["x"] > 0.85 and r2["y"] > 0.85
     assert r2["scale"] < r2["area"]
 
 spread = {beta: np.ptp([separations[beta, seed] for seed in SEEDS]) for beta in (1.0, 4.0)}
 effect = abs(np.mean([separations[4.0, s] - separations[1.0, s] for s in SEEDS]))
 print(f"separation, range over seeds: beta 1 {spread[1.0]:.2f}, beta 4 {spread[4.0]:.2f}; "
-      f"mean difference between the betas {effect:.2f}")  # fmt: skip
+      f"mean difference between the betas {effect:.2f}")
 assert min(spread.values()) > effect
 
 # %% [markdown]
@@ -392,7 +394,7 @@ dims = np.argsort(kl_per_dim)[::-1][:5]
 values = np.linspace(-3, 3, 9)
 traversals = traversal_images(vae_runs[4.0, 0].model, mu[0], dims, values)
 show(plots.traversals, traversals, [dimension_label(d, correlations) for d in dims], values,
-     title="beta = 4, seed 0: one dimension varied at a time from one sprite's code")  # fmt: skip
+     title="beta = 4, seed 0: one dimension varied at a time from one sprite's code")
 
 # %% [markdown]
 # A row named x or y moves the shape across or up and down, usually changing its size a
@@ -424,7 +426,7 @@ show(plots.traversals, traversals, [dimension_label(d, correlations) for d in di
 def train_watching_units(name, warmup_epochs):
     config = TrainConfig(dataset="sprites", limit=10_000, epochs=6, hidden=(256, 256),
                          latent_dim=16, warmup_epochs=warmup_epochs,
-                         out=os.path.join(RUNS.name, name))  # fmt: skip
+                         out=os.path.join(RUNS.name, name))
     run = Trainer(config, log=lambda line: None)
     history = []  # per epoch: (beta at its end, test KL, dimensions in use)
     while run.epoch < config.epochs:
@@ -435,10 +437,10 @@ def train_watching_units(name, warmup_epochs):
 
 
 collapse_runs = {"no warm-up": train_watching_units("deep-no-warmup", 0),
-                 "warm-up over 3 epochs": train_watching_units("deep-warmup", 3)}  # fmt: skip
+                 "warm-up over 3 epochs": train_watching_units("deep-warmup", 3)}
 for name, (_, history) in collapse_runs.items():
     print(f"{name:22s} test KL by epoch {np.round(history[:, 1], 1)}, "
-          f"dimensions in use {history[:, 2].astype(int)}")  # fmt: skip
+          f"dimensions in use {history[:, 2].astype(int)}")
 
 # %%
 figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.3), layout="constrained")
@@ -448,7 +450,7 @@ for name, (_, history) in collapse_runs.items():
     right.plot(epochs, history[:, 2], "o-", label=name)
 schedule = left.twinx()
 schedule.plot(epochs, collapse_runs["warm-up over 3 epochs"][1][:, 0], "k:",
-              label="beta with warm-up (right axis)")  # fmt: skip
+              label="beta with warm-up (right axis)")
 schedule.set_ylabel("beta at the end of the epoch")
 schedule.set_ylim(0, 1.1)
 left.set_xlabel("epoch")
@@ -486,7 +488,7 @@ assert no_warmup[0, 1] < warmup[0, 1] / 2 and no_warmup[0, 2] < warmup[0, 2]
 # %%
 unit_models = {"L = 8, beta = 1": vae_runs[1.0, 0], "L = 8, beta = 4": vae_runs[4.0, 0],
                "L = 16, deep, no warm-up": collapse_runs["no warm-up"][0],
-               "L = 16, deep, warm-up": collapse_runs["warm-up over 3 epochs"][0]}  # fmt: skip
+               "L = 16, deep, warm-up": collapse_runs["warm-up over 3 epochs"][0]}
 figure, axes = plt.subplots(figsize=(8, 5.5))
 in_use = {}
 for (name, run), marker in zip(unit_models.items(), "osD^", strict=True):
@@ -494,7 +496,7 @@ for (name, run), marker in zip(unit_models.items(), "osD^", strict=True):
     active, variances = evaluate.active_units(mu)
     in_use[name] = int((kl_per_dim > 0.1).sum())
     print(f"{name:26s} active (variance): {active:2d}   KL above 0.1 nats: {in_use[name]:2d}"
-          f"   of {len(kl_per_dim)}")  # fmt: skip
+          f"   of {len(kl_per_dim)}")
     axes.scatter(variances, kl_per_dim, marker=marker, alpha=0.8, label=name)
 axes.axvline(evaluate.ACTIVE_UNIT_THRESHOLD, color="gray", lw=1, linestyle="--")
 axes.axhline(0.1, color="gray", lw=1, linestyle=":")

@@ -23,8 +23,9 @@
 # kernel worth writing, and ends with the CUDA graph that replays a whole training step.
 #
 # Most of it needs no GPU. The kernels' per-element math is plain C++ that nvcc also compiles
-# for the CPU (`minivae.cuda_host.host_library()`), and the kernels themselves run on the CPU
-# under an emulation, one host thread per CUDA thread (`minivae.cuda_host.emulated_kernels()`).
+# for the CPU (`minivae.accel.host_builds.host_library()`), and the kernels themselves run on
+# the CPU under an emulation, one host thread per CUDA thread
+# (`minivae.accel.host_builds.emulated_kernels()`).
 # Cells that need a real GPU check `GPU` first and say so when there is none.
 #
 # The symbols are those of `docs/math.md`: mu and logvar (B, L) from the encoder,
@@ -45,15 +46,16 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 import minivae
-from minivae import Tensor, backend, cuda, cuda_host, ops
-from minivae.config import TrainConfig
+from minivae import Tensor, backend, ops
+from minivae.accel import host_builds, kernel_sources, sample_kl
 from minivae.data import load_dataset
+from minivae.engine.function import Context
 from minivae.errors import MinivaeError
-from minivae.function import Context
+from minivae.models.optim import Adam
 from minivae.ops.vae import SampleKL, SampleKLCUDA
-from minivae.optim import Adam
 from minivae.rng import CounterRNG, box_muller, counter_normal, philox4x32
-from minivae.train import Trainer
+from minivae.training.config import TrainConfig
+from minivae.training.trainer import Trainer
 
 WHY_NO_GPU = backend.why_no_gpu()  # None where CuPy is installed and sees a GPU
 GPU = WHY_NO_GPU is None
@@ -97,7 +99,7 @@ assert SampleKL.form_for(stand_in) is SampleKLCUDA  # CuPy: the two CUDA kernels
 with minivae.plain_forms():
     assert SampleKL.form_for(stand_in) is SampleKL  # switched off: the textbook form everywhere
 print("\nSampleKL on numpy ->", SampleKL.form_for(np).__name__, "| on cupy ->",
-      SampleKL.form_for(stand_in).__name__)  # fmt: skip
+      SampleKL.form_for(stand_in).__name__)
 
 # %% [markdown]
 # To put a model on the GPU, build it there: `minivae.VAE(..., xp=cupy)` makes its parameters
@@ -121,7 +123,7 @@ if GPU:
     vae_gpu = minivae.VAE(784, hidden=(64,), latent_dim=8, dtype=np.float64, seed=0, xp=cupy)
     loss_gpu = backend.to_numpy(vae_gpu.loss(x).objective.data)
     print(f"GPU: {loss_gpu.mean():.6f} nats; largest relative difference "
-          f"{np.max(np.abs(loss_gpu - loss_cpu) / np.abs(loss_cpu)):.1e}")  # fmt: skip
+          f"{np.max(np.abs(loss_gpu - loss_cpu) / np.abs(loss_cpu)):.1e}")
     # same weights, same eps (the next section says why), products summed in another order
     assert np.allclose(loss_gpu, loss_cpu, rtol=1e-10)
 else:
@@ -151,13 +153,13 @@ KNOWN_ANSWERS = [  # Random123's kat_vectors for philox4x32_10: counter, key -> 
     ((2**32 - 1,) * 4, (2**32 - 1,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
     ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
      (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
-]  # fmt: skip
+]
 for counter, key, expected in KNOWN_ANSWERS:
     words = philox4x32(tuple(np.array([c], dtype=np.uint64) for c in counter), key)
     got = tuple(int(w[0]) for w in words)
     assert got == expected, (counter, key)
     print(f"counter {[hex(c) for c in counter]} key {[hex(k) for k in key]}\n"
-          f"   -> {[hex(w) for w in got]}  (Random123's answer)")  # fmt: skip
+          f"   -> {[hex(w) for w in got]}  (Random123's answer)")
 
 # %% [markdown]
 # **The counter layout** (`docs/math.md`, "Where the noise comes from"). A draw of shape
@@ -196,9 +198,9 @@ def flow_box(axes, x, y, title, body, colour, width=2.3, height=1.9):
     """A rounded box centred at (x, y): a bold title and, below it, monospace lines."""
     corner = (x - width / 2, y - height / 2)
     axes.add_patch(FancyBboxPatch(corner, width, height, boxstyle="round,pad=0.05",
-                                  facecolor=colour, edgecolor="black"))  # fmt: skip
+                                  facecolor=colour, edgecolor="black"))
     axes.text(x, y + height / 2 - 0.25, title, ha="center", va="center", fontsize=9.5,
-              weight="bold")  # fmt: skip
+              weight="bold")
     axes.text(x, y - 0.15, body, ha="center", va="center", fontsize=8, family="monospace")
 
 
@@ -215,18 +217,18 @@ steps = [
      "u1 = (w_even + 1) / 2^32\nu2 = w_odd / 2^32\nrad = sqrt(-2 log u1)\n"
      "rad cos(2 pi u2)\nrad sin(2 pi u2)", "#dbe9f6"),
     ("eps[r, 12..15]", "\n".join(f"lane {i}: {v:+.6f}" for i, v in enumerate(by_hand)), "#e3f1dc"),
-]  # fmt: skip
+]
 figure, axes = plt.subplots(figsize=(15, 3.4))
 for i, (title, body, colour) in enumerate(steps):
     flow_box(axes, 2.7 * i, 0, title, body, colour)
     if i:
         axes.annotate("", xy=(2.7 * i - 1.2, 0), xytext=(2.7 * (i - 1) + 1.2, 0),
-                      arrowprops=dict(arrowstyle="->", lw=1.4))  # fmt: skip
+                      arrowprops=dict(arrowstyle="->", lw=1.4))
 axes.set_xlim(-1.3, 2.7 * 5 + 1.3)
 axes.set_ylim(-1.1, 1.1)
 axes.axis("off")
 axes.set_title(f"One Philox block, seed {SEED}: where four elements of a row get their noise "
-               "(rng.philox4x32, rng.box_muller)")  # fmt: skip
+               "(rng.philox4x32, rng.box_muller)")
 plt.show()
 
 # %% [markdown]
@@ -261,11 +263,11 @@ figure, axes = plt.subplots(figsize=(11, 5.2), layout="constrained")
 image = axes.imshow(whole, cmap="RdBu_r", vmin=-3, vmax=3)
 for (r0, j0, rows, columns), colour in zip(pieces, ["C2", "C1", "C4", "black"], strict=True):
     where = (f"rows {r0}-{r0 + rows - 1}, columns {j0}-{j0 + columns - 1}" if rows * columns > 1
-             else f"element ({r0}, {j0}) alone")  # fmt: skip
+             else f"element ({r0}, {j0}) alone")
     # drawn a little inside the piece, so that neighbouring outlines stay apart
     axes.add_patch(Rectangle((j0 - 0.42, r0 - 0.42), columns - 0.16, rows - 0.16, fill=False,
                              edgecolor=colour, lw=3, label=f"{where}: counter_normal(({rows}, "
-                             f"{columns}), stream {s + r0}, offset {j0})"))  # fmt: skip
+                             f"{columns}), stream {s + r0}, offset {j0})"))
 axes.set_xticks(range(L))
 axes.set_xlabel("j: element of the row's stream")
 axes.set_ylabel(f"r: row (stream {s} + r)")
@@ -290,7 +292,7 @@ print(f"mean {eps.mean():+.5f} (3 standard errors: {3 / math.sqrt(n):.5f}), "
 figure, axes = plt.subplots(figsize=(8, 3.8))
 grid = np.linspace(-5, 5, 401)
 axes.hist(eps, bins=200, range=(-5, 5), density=True, color="C0", alpha=0.6,
-          label=f"{n:,} draws of counter_normal")  # fmt: skip
+          label=f"{n:,} draws of counter_normal")
 axes.plot(grid, np.exp(-grid**2 / 2) / math.sqrt(2 * math.pi), "k", lw=1.2, label="N(0, 1)")
 axes.set_yscale("log")
 axes.set_ylim(1e-6, 30)
@@ -308,17 +310,17 @@ plt.show()
 # `block_normals`. Every function there is `__host__ __device__` and uses only integer and
 # floating-point arithmetic and the C functions `exp`, `log`, `sqrt`, `cos`, `sin`: no GPU
 # intrinsics, no `#ifdef`. So nvcc compiles the same lines for the CPU too, into a shared
-# library that Python loads with ctypes (`cuda_host.host_library()`, built once and cached).
+# library that Python loads with ctypes (`host_builds.host_library()`, built once and cached).
 # It needs nvcc, not a GPU.
 
 # %%
 try:
-    host = cuda_host.host_library()
+    host = host_builds.host_library()
     print("host library:", host.path.name, "built from kernels/host/sample_kl_host.cu")
 except MinivaeError as error:  # no nvcc on this machine
     host = None
     print(f"NOTE: no host library here ({error}).\nThe cells comparing the kernels' C++ math "
-          "with NumPy are skipped; the emulated kernels further down need only g++.")  # fmt: skip
+          "with NumPy are skipped; the emulated kernels further down need only g++.")
 
 # %% [markdown]
 # How close must the two be? `docs/cuda.md` states it once, in a table the tests read; here it
@@ -414,7 +416,7 @@ if host is not None:
             apart = ulp_apart(from_cuh, from_numpy).ravel()
             print(f"seed {seed}, stream {stream}, {np.dtype(dtype).name}: "
                   f"{np.count_nonzero(apart):,} of {apart.size:,} differ, by at most "
-                  f"{apart.max()} ulp (bound: {BOUNDS['eps'][np.dtype(dtype).name]})")  # fmt: skip
+                  f"{apart.max()} ulp (bound: {BOUNDS['eps'][np.dtype(dtype).name]})")
             if dtype is np.float64:
                 ulps.append(apart)
             else:
@@ -430,7 +432,7 @@ if host is not None:
     axes.set_xlabel("ulp between the host build's eps and counter_normal's (float64)")
     axes.set_ylabel("normals (log scale)")
     axes.set_title(f"{ulps.size:,} float64 normals: the kernel's math against NumPy "
-                   "(bound: 2 ulp)")  # fmt: skip
+                   "(bound: 2 ulp)")
     plt.show()
 else:
     print("no host library: the normals of the C++ path are not compared here")
@@ -444,15 +446,16 @@ else:
 if GPU:
     zeros = cupy.zeros((1000, 1003), dtype=cupy.float64)
     for dtype in (np.float32, np.float64):
-        kernel_eps, _ = cuda.sample_kl_forward(zeros.astype(dtype), zeros.astype(dtype), SEED, 0)
+        zeros_dtype = zeros.astype(dtype)
+        kernel_eps, _ = sample_kl.sample_kl_forward(zeros_dtype, zeros_dtype, SEED, 0)
         from_numpy = counter_normal(np, (1000, 1003), SEED, 0, dtype)
         measured = check_bound("eps", kernel_eps.get(), from_numpy)
         on_cupy = counter_normal(cupy, (1000, 1003), SEED, 0, dtype).get()  # the plain form on CuPy
         print(f"GPU kernel's eps, {np.dtype(dtype).name}: measured {measured} against NumPy; "
-              f"counter_normal on CuPy: {check_bound('eps', on_cupy, from_numpy)}")  # fmt: skip
+              f"counter_normal on CuPy: {check_bound('eps', on_cupy, from_numpy)}")
 else:
     print("no GPU here: the kernel's own eps (CUDA's log, cos, sin) is not compared with NumPy; "
-          "tests/kernels/test_gpu_sample_kl.py does that where there is a GPU")  # fmt: skip
+          "tests/accel/test_gpu_sample_kl.py does that where there is a GPU")
 
 # %% [markdown]
 # ## 4. The fused kernel, next to its math
@@ -467,12 +470,12 @@ else:
 #
 # with gz (B, L) and gk (B,) the gradients arriving from above, and eps of row r from stream
 # `stream + r`. The backward pass does not read a stored eps: it draws it again from the same
-# counters. The source below is what CuPy compiles, `cuda.kernel_source("sample_kl.cu")`, the
-# header pasted in place of its `#include` with `#line` markers; `show` prints one function
+# counters. The source below is what CuPy compiles, `kernel_sources.kernel_source("sample_kl.cu")`,
+# the header pasted in place of its `#include` with `#line` markers; `show` prints one function
 # from it with the file and line number each line has in `kernels/`.
 
 # %%
-SOURCE = cuda.kernel_source("sample_kl.cu")
+SOURCE = kernel_sources.kernel_source("sample_kl.cu")
 
 
 def numbered_source(text):
@@ -593,9 +596,9 @@ if host is not None:
         c_z = check_bound("z", host_z, z, scale("z", mu, logvar, eps))
         differing = check_bound("dmu", host_dmu, dmu)
         c_dlogvar = check_bound("dlogvar", host_dlogvar, dlogvar,
-                                scale("dlogvar", mu, logvar, eps, gz, gk))  # fmt: skip
+                                scale("dlogvar", mu, logvar, eps, gz, gk))
         print(f"{np.dtype(dtype).name}, {mu.size:,} elements: z c = {c_z:.2f} (bound 8), dmu "
-              f"{differing} differ (equal), dlogvar c = {c_dlogvar:.2f} (bound 12)")  # fmt: skip
+              f"{differing} differ (equal), dlogvar c = {c_dlogvar:.2f} (bound 12)")
 else:
     print("no host library: the element formulas are not compared here")
 
@@ -608,7 +611,7 @@ else:
 #
 # **Forward.** The KL sums over a row, so a row's threads must meet. Each row gets a *team* of
 # `threads_per_row` threads, the power of two at or above its number of quads, at most the
-# block of 256 (`cuda.forward_launch`); a block then holds 256 / threads_per_row rows. Each
+# block of 256 (`sample_kl.forward_launch`); a block then holds 256 / threads_per_row rows. Each
 # thread adds up the KL terms of its quads, then the team adds its partial sums by a tree in
 # shared memory, halving at each step, `__syncthreads()` between steps, and the team's first
 # thread writes kl[r] = 0.5 * total. The launch shapes for the docs' sizes:
@@ -616,8 +619,8 @@ else:
 # %%
 print("    L  quads  threads per row  rows per block")
 for length, docs_row in [(20, (8, 32)), (256, (64, 4)), (1024, (256, 1)), (2000, (256, 1))]:
-    grid, threads_per_row = cuda.forward_launch(4096, length)
-    rows_per_block = cuda.BLOCK_THREADS // threads_per_row
+    grid, threads_per_row = sample_kl.forward_launch(4096, length)
+    rows_per_block = sample_kl.BLOCK_THREADS // threads_per_row
     assert (threads_per_row, rows_per_block) == docs_row  # docs/cuda.md, "Thread mapping"
     print(f"{length:5d} {math.ceil(length / 4):6d} {threads_per_row:16d} {rows_per_block:15d}")
 
@@ -639,35 +642,35 @@ show("sample_kl_backward(const T*")
 # partial sums in three steps. The backward grid numbers the 15 quads of the batch in order.
 # The thread numbers are computed from the kernels' index formulas, `threadIdx.x =
 # team * threads_per_row + team_lane` and `g = row * quads + quad`, with the team size that
-# `cuda.forward_launch` picks.
+# `sample_kl.forward_launch` picks.
 
 # %%
 ROWS, LENGTH = 3, 20
-grid, threads_per_row = cuda.forward_launch(ROWS, LENGTH)
+grid, threads_per_row = sample_kl.forward_launch(ROWS, LENGTH)
 quads = math.ceil(LENGTH / 4)
-assert (grid, threads_per_row) == (1, 8) and cuda.backward_launch(ROWS, LENGTH) == 1
+assert (grid, threads_per_row) == (1, 8) and sample_kl.backward_launch(ROWS, LENGTH) == 1
 forward_thread = np.array([[r * threads_per_row + j // 4 for j in range(LENGTH)]
-                           for r in range(ROWS)])  # fmt: skip
+                           for r in range(ROWS)])
 backward_thread = np.array([[r * quads + j // 4 for j in range(LENGTH)] for r in range(ROWS)])
 assert len(np.unique(forward_thread)) == ROWS * quads  # each quad one thread, each thread one quad
 assert np.array_equal(np.unique(backward_thread), np.arange(ROWS * quads))
-idle = sorted(set(range(cuda.BLOCK_THREADS)) - set(forward_thread.ravel()))
+idle = sorted(set(range(sample_kl.BLOCK_THREADS)) - set(forward_thread.ravel()))
 assert idle == [5, 6, 7, 13, 14, 15, 21, 22, 23, *range(24, 256)]  # the forward title's list
 assert threads_per_row == 2**3  # so the tree takes three steps
 
 figure, panels = plt.subplots(3, 1, figsize=(12, 9.5), height_ratios=[1, 1.1, 1],
-                              layout="constrained")  # fmt: skip
+                              layout="constrained")
 for panel, threads, title in [
     (panels[0], forward_thread, "forward: thread t = team * 8 + team_lane takes quad team_lane"
      " of row team (block 0; threads 5-7, 13-15, 21-23 and 24-255 have no quad)"),
     (panels[2], backward_thread, "backward: thread g = row * 5 + quad, one per quad of the "
      "batch (threads 15-255 of the block have none)"),
-]:  # fmt: skip
+]:
     panel.imshow(threads, cmap="YlGnBu", vmin=-4, vmax=28, alpha=0.7, aspect="auto")
     for r in range(ROWS):
         for j in range(LENGTH):
             panel.text(j, r, f"t{threads[r, j]}\nlane {j % 4}", ha="center", va="center",
-                       fontsize=7.5)  # fmt: skip
+                       fontsize=7.5)
         for q in range(1, quads):
             panel.axvline(4 * q - 0.5, color="black", lw=1.5)
     panel.set_yticks(range(ROWS), [f"row {r}\n(stream s+{r})" for r in range(ROWS)])
@@ -681,19 +684,19 @@ for level, count in enumerate(levels):
     for slot in range(count):
         x = slot * 8 / count + 4 / count - 0.5
         label = (f"t{slot}\nquad {slot}" if slot < quads else f"t{slot}\n0") if level == 0 else (
-            f"slot {slot}" if count > 1 else "kl[0] = 0.5 * slot 0")  # fmt: skip
+            f"slot {slot}" if count > 1 else "kl[0] = 0.5 * slot 0")
         colour = "#dbe9f6" if level else "#fde2c8"
         tree.text(x, -level, label, ha="center", va="center", fontsize=8.5,
-                  bbox=dict(boxstyle="round", facecolor=colour))  # fmt: skip
+                  bbox=dict(boxstyle="round", facecolor=colour))
         if level:
             half = count
             for partner in (slot, slot + half):
                 px = partner * 8 / (2 * count) + 4 / (2 * count) - 0.5
                 tree.annotate("", xy=(x, -level + 0.2), xytext=(px, -level + 0.8),
-                              arrowprops=dict(arrowstyle="->", lw=1))  # fmt: skip
+                              arrowprops=dict(arrowstyle="->", lw=1))
     if level:
         tree.text(8.2, -level + 0.5, f"half = {levels[level]}: slot i += slot i + {levels[level]}"
-                  ", then __syncthreads()", fontsize=8.5, va="center")  # fmt: skip
+                  ", then __syncthreads()", fontsize=8.5, va="center")
 tree.set_xlim(-1, 13.5)
 tree.set_ylim(-3.5, 0.5)
 tree.axis("off")
@@ -701,10 +704,10 @@ tree.set_title("forward, row 0: the team's tree in shared memory, 8 partial sums
 plt.show()
 
 # %% [markdown]
-# **The kernels themselves, run on the CPU.** `cuda_host.emulated_kernels()` compiles
+# **The kernels themselves, run on the CPU.** `host_builds.emulated_kernels()` compiles
 # `sample_kl.cu` itself with g++ under `kernels/host/emulate.hpp`, which turns each CUDA
 # thread of a block into a host thread and `__syncthreads()` into a barrier, with the launch
-# shapes `cuda.forward_launch` and `cuda.backward_launch` choose and the grid capped at 4
+# shapes `sample_kl.forward_launch` and `sample_kl.backward_launch` choose and the grid capped at 4
 # blocks, so the grid-stride loops go round. This checks the indexing, the bounds, the tree
 # and that every thread reaches every barrier; not warps, the GPU's memory model or speed.
 # Against `SampleKL` on NumPy, at sizes with short rows, rows whose last quad sticks out past
@@ -713,7 +716,7 @@ plt.show()
 
 # %%
 try:
-    emulated = cuda_host.emulated_kernels()
+    emulated = host_builds.emulated_kernels()
 except MinivaeError as error:  # no g++ (C++20) on this machine
     emulated = None
     print(f"NOTE: the emulated kernels cannot be built here ({error}); skipped.")
@@ -734,14 +737,14 @@ if emulated is not None:
                 check_bound("dmu", kernel_dmu, dmu),
                 check_bound("dlogvar", kernel_dlogvar, dlogvar,
                             scale("dlogvar", mu, logvar, eps, gz, gk)),
-            ]  # fmt: skip
+            ]
             print(f"{rows:>4} x {length:<4} {np.dtype(dtype).name:>8} {measured[0]:6.2f} "
                   f"{measured[1]:6.2f} {measured[2]:11d} {measured[3]:10.2f}")
     print("all within docs/cuda.md's bounds: z c = 8, kl c = 40, dmu equal, dlogvar c = 12")
 
 # %% [markdown]
-# On a GPU the same comparison runs the real kernels, launched through `cuda.sample_kl_forward`
-# and `cuda.sample_kl_backward` (which check every operand's dtype, shape, contiguity and
+# On a GPU the same comparison runs the real kernels, launched through `sample_kl.sample_kl_forward`
+# and `sample_kl.sample_kl_backward` (which check every operand's dtype, shape, contiguity and
 # device first: a raw kernel would misread a wrong one silently):
 
 # %%
@@ -752,15 +755,15 @@ if GPU:
             z, kl, dmu, dlogvar = reference(mu, logvar, gz, gk, SEED, 77)
             eps = counter_normal(np, mu.shape, SEED, 77, dtype)
             on_gpu = [cupy.asarray(v) for v in (mu, logvar, gz, gk)]
-            kernel_z, kernel_kl = cuda.sample_kl_forward(*on_gpu[:2], SEED, 77)
-            kernel_dmu, kernel_dlogvar = cuda.sample_kl_backward(*on_gpu, SEED, 77)
+            kernel_z, kernel_kl = sample_kl.sample_kl_forward(*on_gpu[:2], SEED, 77)
+            kernel_dmu, kernel_dlogvar = sample_kl.sample_kl_backward(*on_gpu, SEED, 77)
             measured = [
                 check_bound("z", kernel_z.get(), z, scale("z", mu, logvar, eps)),
                 check_bound("kl", kernel_kl.get(), kl, scale("kl", mu, logvar, eps)),
                 check_bound("dmu", kernel_dmu.get(), dmu),
                 check_bound("dlogvar", kernel_dlogvar.get(), dlogvar,
                             scale("dlogvar", mu, logvar, eps, gz, gk)),
-            ]  # fmt: skip
+            ]
             print(f"GPU {rows} x {length} {np.dtype(dtype).name}: z c {measured[0]:.2f}, "
                   f"kl c {measured[1]:.2f}, dmu {measured[2]} differ, dlogvar c {measured[3]:.2f}")
 else:
@@ -836,7 +839,7 @@ for i, total in enumerate(reads + writes):
     axes.text(i, total + 0.3, f"{total:.2f}", ha="center")
 axes.set_ylabel("bytes moved / (B L s)")
 axes.set_title(f"Memory traffic of SampleKL's passes, B x L = {B} x {L}: one kernel each, or "
-               "one kernel per NumPy operation (a lower bound)", fontsize=10)  # fmt: skip
+               "one kernel per NumPy operation (a lower bound)", fontsize=10)
 axes.legend()
 plt.show()
 
@@ -866,7 +869,7 @@ else:
 #
 # A step of this small model is a few hundred short kernels; launched one by one from Python,
 # each costs microseconds of host time, more than many of them take to run.
-# `minivae train --device gpu --cuda-graph` (`minivae.graph_step.GraphStep`) records the whole
+# `minivae train --device gpu --cuda-graph` (`minivae.accel.graph_step.GraphStep`) records the whole
 # step (forward, backward, Adam, the epoch's loss sums) once into a CUDA graph, then replays
 # it with one call per batch. Capturing also proves that nothing in the step makes the host
 # wait for the device: such a call is an error while a stream captures.
@@ -897,7 +900,7 @@ recorded_value, recorded_array = int(in_memory), in_memory  # a scalar argument;
 in_memory += 128  # the step advances the stream in place: what a captured step does
 assert in_memory.ctypes.data == address and recorded_array is in_memory
 print(f"recorded as a value: {recorded_value}; read through the recorded address: "
-      f"{int(recorded_array)}")  # fmt: skip
+      f"{int(recorded_array)}")
 as_number = 384
 before = id(as_number)
 as_number += 128  # a Python int cannot change: += makes a new object
@@ -909,7 +912,7 @@ print("a Python number, +=: a new object; a graph would have kept the old value"
 # CUDA libraries while a stream is capturing: `cupy.matmul` (cuBLAS) raises
 # `NotImplementedError`. A dense layer needs three products (x W + b, G W^T, x^T G) and a
 # column sum, so during a capture `ops.linalg.LinearCUDA` runs minivae's own kernels
-# (`kernels/matmul.cu`, `kernels/column_sum.cu`, through `minivae.cuda_matmul`), and cuBLAS
+# (`kernels/matmul.cu`, `kernels/column_sum.cu`, through `minivae.accel.matmul`), and cuBLAS
 # everywhere else. `docs/cuda.md`, "Matrix products", reads them line by line.
 #
 # With a GPU, the cell below captures one fused forward launch that reads its stream from
@@ -921,14 +924,15 @@ print("a Python number, +=: a new object; a graph would have kept the old value"
 if GPU:
     mu_np, logvar_np, gz_np, gk_np = latent_batch(64, 20, np.float64)
     mu_gpu, logvar_gpu = cupy.asarray(mu_np), cupy.asarray(logvar_np)
-    seed_stream = cuda.seed_stream_array(SEED, 0)  # (seed, stream) in device memory
+    seed_stream = sample_kl.seed_stream_array(SEED, 0)  # (seed, stream) in device memory
     z_out, kl_out = cupy.empty((64, 20)), cupy.empty(64)  # the addresses the graph will write
-    cuda.sample_kl_forward(mu_gpu, logvar_gpu, seed_stream=seed_stream, out=(z_out, kl_out))
+    sample_kl.sample_kl_forward(mu_gpu, logvar_gpu, seed_stream=seed_stream, out=(z_out, kl_out))
     capture_stream = cupy.cuda.Stream(non_blocking=True)  # compiled and loaded above
     cupy.cuda.Device().synchronize()
     with capture_stream:
         capture_stream.begin_capture()
-        cuda.sample_kl_forward(mu_gpu, logvar_gpu, seed_stream=seed_stream, out=(z_out, kl_out))
+        sample_kl.sample_kl_forward(mu_gpu, logvar_gpu, seed_stream=seed_stream,
+                                    out=(z_out, kl_out))
         graph = capture_stream.end_capture()
         for new_stream in (64, 128, 5000):
             seed_stream[1] = new_stream  # on the capture stream, so ordered before the replay
@@ -949,15 +953,15 @@ if GPU:
         finally:
             refusing.end_capture()
     settings = dict(dataset="sprites", limit=512, epochs=2, batch_size=64, hidden=(32,),
-                    latent_dim=4, dtype="float64")  # fmt: skip
+                    latent_dim=4, dtype="float64")
     with tempfile.TemporaryDirectory() as out:
         graph_run = Trainer(TrainConfig(**settings, device="gpu", cuda_graph=True, out=out + "/g"),
-                            progress=False, log=lambda _: None)  # fmt: skip
+                            progress=False, log=lambda _: None)
         cpu_run = Trainer(TrainConfig(**settings, out=out + "/c"), progress=False,
-                          log=lambda _: None)  # fmt: skip
+                          log=lambda _: None)
         on_gpu, on_cpu = graph_run.fit()[-1]["test_neg_elbo"], cpu_run.fit()[-1]["test_neg_elbo"]
     print(f"sprites, 2 epochs: test -ELBO {on_gpu:.6f} (GPU, a captured step replayed "
-          f"{graph_run.graph_step.replays} times), {on_cpu:.6f} (CPU)")  # fmt: skip
+          f"{graph_run.graph_step.replays} times), {on_cpu:.6f} (CPU)")
     assert graph_run.graph_step.replays > 0 and abs(on_gpu - on_cpu) <= 1e-6 * abs(on_cpu)
 else:
     print("no GPU here: no graph is captured. With a GPU this cell captures the fused forward "

@@ -7,12 +7,13 @@ import sys
 
 import pytest
 
-from minivae.catalog import CASES, MODEL_CASES, MODES, forms
 from minivae.cli import main
+from minivae.models.gradcheck_cases import MODEL_CASES
+from minivae.ops.gradcheck_cases import CASES, MODES, forms
 from minivae.ops.vae import GaussianKL
 
 TINY = ["--dataset", "sprites", "--limit", "400", "--epochs", "2", "--hidden", "32",
-        "--latent-dim", "2", "--quiet"]  # fmt: skip
+        "--latent-dim", "2", "--quiet"]
 
 
 def test_train_writes_checkpoint_metrics_and_every_figure(tmp_path, capsys):
@@ -23,7 +24,7 @@ def test_train_writes_checkpoint_metrics_and_every_figure(tmp_path, capsys):
     expected = {
         "checkpoint.npz", "metrics.jsonl", "curves.png", "reconstructions.png", "samples.png",
         "interpolations.png", "traversals.png", "manifold.png", "latent.png",
-    }  # fmt: skip
+    }
     assert expected <= files, expected - files
     assert any(name.startswith("latent-") for name in files)  # one scatter per sprite factor
     printed = capsys.readouterr().out
@@ -67,7 +68,7 @@ def test_gradcheck_command_prints_every_op_in_every_form_passing():
     done = subprocess.run(
         [sys.executable, "-m", "minivae", "gradcheck", "--draws", "1"],
         capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     expected = [(c.name, f.label) for c in CASES for f in forms(c.function)]
@@ -81,7 +82,7 @@ def test_gradcheck_command_prints_every_op_in_every_form_passing():
 def test_gradcheck_command_fails_on_a_wrong_backward(monkeypatch, capsys):
     correct = GaussianKL.backward
     monkeypatch.setattr(GaussianKL, "backward", staticmethod(lambda ctx, g: tuple(
-        2 * grad for grad in correct(ctx, g))))  # fmt: skip
+        2 * grad for grad in correct(ctx, g))))
     assert main(["gradcheck", "--draws", "1"]) == 1
     table = capsys.readouterr().out.splitlines()
     failed = [line.split()[0] for line in table if line.rstrip().endswith("FAIL")]

@@ -23,11 +23,10 @@ import math
 import os
 import re
 import time
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.py"))
 BUILD = ROOT / "build" / "notebooks"

@@ -53,12 +53,12 @@ def test_lanes_follow_the_documented_counter_layout():
     seed, stream, block = (1 << 33) + 9, (1 << 40) + 3, (1 << 32) + 2  # hi words in use
     counter = (block & 0xFFFFFFFF, block >> 32, stream & 0xFFFFFFFF, stream >> 32)
     w = [int(v[0]) for v in philox4x32(tuple(np.array([c], np.uint64) for c in counter),
-                                    (seed & 0xFFFFFFFF, seed >> 32))]  # fmt: skip
+                                    (seed & 0xFFFFFFFF, seed >> 32))]
     expected = []
     for even, odd in ((w[0], w[1]), (w[2], w[3])):
         radius = math.sqrt(-2 * math.log((even + 1) / 2**32))
         expected += [radius * math.cos(2 * math.pi * odd / 2**32),
-                     radius * math.sin(2 * math.pi * odd / 2**32)]  # fmt: skip
+                     radius * math.sin(2 * math.pi * odd / 2**32)]
     drawn = counter_normal(np, (4,), seed, stream, np.float64, offset=4 * block)
     np.testing.assert_allclose(drawn, expected, rtol=1e-15, atol=1e-15)
 

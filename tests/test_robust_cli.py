@@ -1,6 +1,6 @@
 """Values outside what a setting may be, on the command line and in TrainConfig: refused before
 anything runs, in one line naming the flag (or field), with exit status 2 on the command line.
-The limits are minivae.settings'; the last tests check the flags and the fields agree."""
+The limits are minivae.training.config'; the last tests check the flags and the fields agree."""
 
 import math
 import os
@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from minivae.cli import _parser, main
 from minivae.errors import ConfigError
-from minivae.figures import principal_plane
-from minivae.settings import LIMITS, Names
-from minivae.train import TrainConfig
+from minivae.plots.figures import principal_plane
+from minivae.training.config import LIMITS, Names
+from minivae.training.trainer import TrainConfig
 
 BAD_TRAIN_FLAGS = {
     "--hidden": ["0", "-5", "400,0", "x", "65537"],
@@ -123,7 +123,7 @@ NUMBER_FLAGS = [flag for flag in BAD_TRAIN_FLAGS if not isinstance(LIMITS[_field
 def test_a_flag_and_its_field_accept_and_refuse_the_same_numbers(flag, number):
     # hidden takes two widths, written 3,3 on the command line and (3, 3) in Python
     text, value = (f"{number},{number}", (number, number)) if flag == "--hidden" else (
-        str(number), number)  # fmt: skip
+        str(number), number)
     try:
         _parser().parse_args(["train", flag, text])
         refused_by_flag = False

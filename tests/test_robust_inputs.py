@@ -12,11 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minivae import Tensor
-from minivae.autoencoder import Autoencoder
 from minivae.data.batches import check_inputs
 from minivae.errors import ConfigError, DataError, DTypeError, MinivaeError, ShapeError
-from minivae.evaluate import iwae_negative_log_likelihood, latent_statistics, mean_elbo_terms
-from minivae.model import VAE
+from minivae.models.autoencoder import Autoencoder
+from minivae.models.vae import VAE
+from minivae.training.evaluate import (
+    iwae_negative_log_likelihood,
+    latent_statistics,
+    mean_elbo_terms,
+)
 
 D = 6
 GOOD = np.full((2, D), 0.5, np.float32)
@@ -44,7 +48,7 @@ BAD = {  # name: (x, error class, what the message must say)
     "list": (GOOD.tolist(), DTypeError, "must be a NumPy array .* got list; .*np.asarray"),
     "tensor": (Tensor(GOOD), DTypeError, "got Tensor"),
     "1-D": (GOOD[0], ShapeError, r"x has shape \(6,\) but the model takes \(B, 6\)"),
-}  # fmt: skip
+}
 METHODS = {
     "VAE.encode": lambda m, x: m.encode(x),
     "VAE.loss": lambda m, x: m.loss(x),
@@ -87,7 +91,7 @@ def arrays_of_any_kind(draw):
         npst.boolean_dtypes(), npst.integer_dtypes(), npst.unsigned_integer_dtypes(),
         npst.floating_dtypes(), npst.complex_number_dtypes(), npst.datetime64_dtypes(),
         npst.unicode_string_dtypes(max_len=3), npst.byte_string_dtypes(max_len=3),
-    ))  # fmt: skip
+    ))
     elements = None
     if dtype.kind == "f" and draw(st.booleans()):
         elements = st.floats(0, 1, width=8 * dtype.itemsize)
@@ -103,7 +107,7 @@ def test_any_array_gives_a_reconstruction_or_a_minivae_error(x):
         # judged in float32, as the model computes: -1e-88 becomes -0.0, which is in [0, 1]
         as_float32 = x.astype(np.float32) if x.dtype.kind in "biuf" else None
         takeable = (as_float32 is not None and x.shape[0] > 0 and x.shape[1] == D
-                    and bool(np.all((as_float32 >= 0) & (as_float32 <= 1))))  # fmt: skip
+                    and bool(np.all((as_float32 >= 0) & (as_float32 <= 1))))
         try:
             recon = VAE(D, hidden=(4,), latent_dim=2).reconstruct(x)
         except MinivaeError:
@@ -154,7 +158,7 @@ COUNTS = {  # a call with a count below 1 (or not an integer), and what the erro
     "steps 0": (lambda m: m.interpolate(GOOD[0], GOOD[1], 0), "VAE.interpolate: steps must"),
     "autoencoder steps": (lambda m: Autoencoder(D).interpolate(GOOD[0], GOOD[1], -2),
                           "Autoencoder.interpolate: steps must be an integer >= 1, got -2"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", COUNTS)

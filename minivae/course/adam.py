@@ -21,18 +21,18 @@ import numpy as np
 
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.verdict import call, checked, unpack
-from minivae.optim import Adam
-from minivae.tensor import Tensor
+from minivae.engine.tensor import Tensor
+from minivae.models.optim import Adam
 
 NAME = "adam_step"
 SWAPPED_BETAS = ("b1 and b2 are swapped: b1 (0.9) averages g into m, b2 (0.999) averages g^2 "
-                 "into v.")  # fmt: skip
+                 "into v.")
 EPS_PLACE = ("eps belongs in the denominator, added to sqrt(v_hat): it keeps the step finite "
-             "where v_hat is 0.")  # fmt: skip
+             "where v_hat is 0.")
 UNCHANGED = "Return the new {0}, {1}: the caller keeps only what adam_step returns."
 OFF_BY_ONE = "t counts the steps from 1: the corrections at step t are 1 - b1^t and 1 - b2^t."
 DIVIDED_BY_0 = ("A division by 0? At the first step, t = 1, the corrections 1 - b1^t and "
-                "1 - b2^t are 1 - b1 and 1 - b2, and v_hat + eps is never 0.")  # fmt: skip
+                "1 - b2^t are 1 - b1 and 1 - b2, and v_hat + eps is never 0.")
 RUNS = [  # settings, theta's shape, minivae's steps before the check, steps checked, label
     (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8), (3, 4), 2, 3, ""),
     (dict(lr=0.05, b1=0.8, b2=0.9, eps=0.1), (6,), 0, 4, "with lr 0.05, b1 0.8, b2 0.9, eps 0.1"),
@@ -138,11 +138,11 @@ def check_adam_step(adam_step):
             got_theta, got_m, got_v = unpack(NAME, result, ["theta", "m", "v"])
             e = types.SimpleNamespace(**hyper, theta=theta, g=g, m=m, v=v, t=t, m1=m1, v1=v1,
                                       m_hat=m1 / (1 - hyper["b1"] ** t),
-                                      v_hat=v1 / (1 - hyper["b2"] ** t))  # fmt: skip
+                                      v_hat=v1 / (1 - hyper["b2"] ** t))
             batch = Batch({}, label, DIVIDED_BY_0)
             compare(f"{NAME} at step {t}", QUANTITIES, [got_theta - theta, got_m, got_v],
-                    [theta1 - theta, m1, v1], MISTAKES, e, batch, first=(1, 2))  # fmt: skip
+                    [theta1 - theta, m1, v1], MISTAKES, e, batch, first=(1, 2))
             count += 1
     return (f"{NAME} agrees with minivae's optim.Adam at each of {count} steps, in 2 runs with "
             "different settings", "m, v and the update are right, bias corrections and eps "
-            "included.")  # fmt: skip
+            "included.")

@@ -17,8 +17,8 @@ import numpy as np
 from minivae import ops
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.verdict import call, checked, unpack
-from minivae.function import plain_forms
-from minivae.tensor import Tensor
+from minivae.engine.function import plain_forms
+from minivae.engine.tensor import Tensor
 
 NAME = "bernoulli_nll"
 IN_LOGITS = "softplus(l) - x l, which takes no log of a probability"
@@ -54,7 +54,7 @@ def batches():
     huge = np.array([[800.0, -800, 710, -710, 1000, -1000], [720, -720, 900, -900, 750, -750]])
     pixels = np.array([[0.0, 1, 0.3, 0.7, 1, 0], [1, 0, 0, 1, 0.5, 0.2]])
     clipped = ("Clipping the probabilities (or adding a small number inside the log) changes the "
-               f"loss of confident logits: write it in logits, {IN_LOGITS}.")  # fmt: skip
+               f"loss of confident logits: write it in logits, {IN_LOGITS}.")
     return [
         Batch({"logits": rng.normal(0, 3, (4, 7)), "x": rng.uniform(0, 1, (4, 7))},
               why_nonfinite="BCE on probabilities, not logits? The decoder outputs logits l, "
@@ -62,10 +62,10 @@ def batches():
         Batch({"logits": rng.normal(0, 3, (3, 5)), "x": rng.integers(0, 2, (3, 5)) * 1.0}),
         Batch({"logits": confident, "x": pixels}, "for logits of size 38 to 60",
               "log(1 - sigmoid(l)) is log(0) once sigmoid(l) rounds to 1 (for l above about "
-              f"37): write the loss in logits, {IN_LOGITS}.", clipped),  # fmt: skip
+              f"37): write the loss in logits, {IN_LOGITS}.", clipped),
         Batch({"logits": huge, "x": pixels}, "for logits of size 710 to 1000",
               "exp(l) overflows to inf for l above 709: compute softplus(l) = log(1 + e^l) as "
-              "max(l, 0) + log1p(e^-|l|), or np.logaddexp(0, l).", clipped),  # fmt: skip
+              "max(l, 0) + log1p(e^-|l|), or np.logaddexp(0, l).", clipped),
     ]
 
 
@@ -76,11 +76,11 @@ def check_bernoulli_nll(bernoulli_nll):
         logits, x = batch.inputs["logits"], batch.inputs["x"]
         quantity = Quantity("-log p(x|z)", ("examples",), (("pixels", x.shape[1]),),
                             why_sign="This is log p(x|z); the loss is its negative, "
-                            "-log p(x|z) >= 0.")  # fmt: skip
+                            "-log p(x|z) >= 0.")
         got = unpack(NAME, call(NAME, bernoulli_nll, logits, x), [quantity.name])
         with np.errstate(all="ignore"):
             e = types.SimpleNamespace(l=logits, x=x, p=1 / (1 + np.exp(-logits)))
         compare(NAME, [quantity], got, [nll(logits, x)], MISTAKES, e, batch)
     return (f"{NAME} agrees with minivae's ops.bernoulli_nll on 4 batches: pixel intensities, "
             "binary pixels, and logits of size 38 to 1000", "It works on logits and stays "
-            "finite where sigmoid(l) rounds to 0 or 1 and where exp(l) overflows.")  # fmt: skip
+            "finite where sigmoid(l) rounds to 0 or 1 and where exp(l) overflows.")

@@ -97,7 +97,7 @@ def compare(name, quantities, got, expected, mistakes=(), inputs=None, batch=Non
         asides.append(f"{' and '.join(right)} {'is' if len(right) == 1 else 'are'} right")
     elif also_wrong:
         asides.append(f"{' and '.join(also_wrong)} {'is' if len(also_wrong) == 1 else 'are'} "
-                      "wrong too")  # fmt: skip
+                      "wrong too")
     subject = name if len(quantities) == 1 else f"{name}: {quantity.name}"
     raise Finding(WRONG, f"{subject} {what}", why, asides)
 
@@ -157,18 +157,18 @@ def shape_difference(quantity, got, expected):
                 done = "sum" if reduce is np.sum else "mean"
                 return (f"{shapes}: it is the right value's {done} over the {axes[axis]} "
                         f"(axis {axis})", f"Return an array of shape {expected.shape}: do not "
-                        f"reduce over the {axes[axis]}.")  # fmt: skip
+                        f"reduce over the {axes[axis]}.")
     if got.ndim == 0 and close(got, expected.sum()):
         return f"{shapes}: it is the sum of all the right values", (
-            f"Return an array of shape {expected.shape}, not the total.")  # fmt: skip
+            f"Return an array of shape {expected.shape}, not the total.")
     if got.ndim == 0 and close(got, expected.mean()):
         return f"{shapes}: it is the mean of all the right values", (
-            f"Return an array of shape {expected.shape}, not the average.")  # fmt: skip
+            f"Return an array of shape {expected.shape}, not the average.")
     for axis in range(got.ndim):
         for what, size in quantity.sums_over:
             if got.shape[axis] == size and close(got.sum(axis=axis), expected):
                 return (f"{shapes}: it is not yet summed over the {what} (axis {axis})",
-                        f"Sum over the {what}: .sum(axis={axis}).")  # fmt: skip
+                        f"Sum over the {what}: .sum(axis={axis}).")
     for shape, why in quantity.misplaced:
         if got.shape == shape:
             return shapes, why
@@ -176,7 +176,7 @@ def shape_difference(quantity, got, expected):
         if close(got.T, expected):
             return f"{shapes}: it is the right value transposed", (
                 f"Its element (i, j) belongs at (j, i): {quantity.name} has the shape of the "
-                "array it is the gradient of.")  # fmt: skip
+                "array it is the gradient of.")
         return f"{shapes}: transposed, and its values are wrong too", (
             "Follow the shapes through each product: (n, k) @ (k, m) -> (n, m).")
     return shapes, "Print the shape of each intermediate result against the shapes above."
@@ -194,22 +194,22 @@ def relation(quantity, got, expected):
             for over, size in quantity.sums_over:
                 if np.isclose(factor, 1 / size):
                     return what, (f"{quantity.name} sums over the {over}; this is their mean "
-                                  f"(the sum divided by their number, {size}).")  # fmt: skip
+                                  f"(the sum divided by their number, {size}).")
             return what, "A constant factor is missing or extra: check every 1/2, 2 and sign."
     difference = got - expected
     if got.size >= 2 and np.allclose(difference, difference.flat[0], rtol=0, atol=1e-9):
         return (f"is off by exactly {difference.flat[0]:+.6g} at every element",
-                "A constant term is missing or extra.")  # fmt: skip
+                "A constant term is missing or extra.")
     if got.ndim == 2 and got.shape[0] == got.shape[1] and close(got.T, expected):
         return "is the right value transposed", (
             "Its element (i, j) belongs at (j, i): check which factor of each product is "
-            "transposed.")  # fmt: skip
+            "transposed.")
     bad = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f" at [{', '.join(map(str, index))}]" if got.ndim else ""
     return (f"is wrong at {bad.sum()} of {got.size} elements, e.g.{where}: {got[index]:.6g} "
             f"where {expected[index]:.6g} is right", "Compare your formula with the one above "
-            "the exercise, term by term, on this element.")  # fmt: skip
+            "the exercise, term by term, on this element.")
 
 
 def simple(number):

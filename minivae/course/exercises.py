@@ -35,4 +35,4 @@ EXERCISES = (
              check_bernoulli_nll),
     Exercise("adam", "04", "Adam's update", ("adam_step",), check_adam_step),
     Exercise("iwae", "04", "the importance-weighted bound", ("iwae_bound",), check_iwae_bound),
-)  # fmt: skip
+)

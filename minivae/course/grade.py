@@ -39,7 +39,7 @@ def code_cells(text, suffix):
     if suffix == ".ipynb":
         cells = json.loads(text)["cells"]
         return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                for c in cells if c["cell_type"] == "code"]  # fmt: skip
+                for c in cells if c["cell_type"] == "code"]
     cells, current, is_code = [], [], True
     for line in text.split("\n"):
         if line.startswith("# %%"):
@@ -58,7 +58,7 @@ def run_definitions(cells, label):
     namespace, problems = {"__name__": "submission"}, []
     for index, cell in enumerate(cells):
         lines = ["# " + line if line.lstrip().startswith(("%", "!")) else line  # IPython magics
-                 for line in cell.split("\n")]  # fmt: skip
+                 for line in cell.split("\n")]
         where = f"code cell {index}"
         try:
             tree = ast.parse("\n".join(lines), filename=f"{label}, {where}")
@@ -66,7 +66,7 @@ def run_definitions(cells, label):
             problems.append(f"{where}: SyntaxError at line {error.lineno}: {error.msg}")
             continue
         kept = ast.Module(body=[node for node in tree.body if isinstance(node, KEPT)],
-                          type_ignores=[])  # fmt: skip
+                          type_ignores=[])
         try:
             exec(compile(kept, f"{label}, {where}", "exec"), namespace)  # the learner's code
         except Exception as error:  # an import that fails, a default argument that raises
@@ -117,11 +117,11 @@ def table(rows):
     body = []
     for submission, graded in rows:
         cells = [("error" if graded.get("error") else graded["results"].get(n, (".",))[0])
-                 for n in names]  # fmt: skip
+                 for n in names]
         body.append([submission, *cells])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *body]]  # fmt: skip
+             for row in [header, *body]]
     notes = []
     for submission, graded in rows:
         for name, (status, message) in graded["results"].items():
@@ -136,7 +136,7 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minivae.course.grade",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", help="the folder of submissions")
     parser.add_argument("--timeout", type=float, default=120, help="seconds per submission")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # one file, as JSON: what a row runs
@@ -150,7 +150,7 @@ def main(argv=None):
         parser.error("name the folder of submissions")
     folder = Path(args.folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                   and ".ipynb_checkpoints" not in p.parts)  # fmt: skip
+                   and ".ipynb_checkpoints" not in p.parts)
     if not files:
         print(f"no .py or .ipynb files under {folder}", file=sys.stderr)
         return 1

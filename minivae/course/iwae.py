@@ -19,7 +19,7 @@ import numpy as np
 from minivae import ops
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.verdict import call, checked, unpack
-from minivae.tensor import Tensor
+from minivae.engine.tensor import Tensor
 
 NAME = "iwae_bound"
 TRICK = "subtract the largest log w first: max + log mean exp(log w - max)"
@@ -67,11 +67,11 @@ def batches():
          f"about -745, and log(0) = -inf: {TRICK} (the log-sum-exp trick)."),
         ((4, 5), 1000.0, "for log weights near +1000", f"exp(log w) overflows to inf above "
          f"about 709: {TRICK} (the log-sum-exp trick)."),
-    ]:  # fmt: skip
+    ]:
         inputs = {"log_px_z": centre + 4 * rng.normal(size=(k, b)),
                   "log_pz": -3 + rng.normal(size=(k, b)), "log_qz": -2 + rng.normal(size=(k, b))}
         right_only_here = f"Right for moderate log weights only: {TRICK}." if label else ""
-        draws.append(Batch(inputs, label, why, right_only_here))  # fmt: skip
+        draws.append(Batch(inputs, label, why, right_only_here))
     return draws
 
 
@@ -83,11 +83,11 @@ def check_iwae_bound(iwae_bound):
         k, b = args[0].shape
         quantity = Quantity("L_k", ("examples",), misplaced=[(
             (k,), "That reduced over axis 1, the examples: the k samples of an example are "
-            "axis 0, one column per example.")])  # fmt: skip
+            "axis 0, one column per example.")])
         log_w = args[0] + args[1] - args[2]  # (k, B)
         got = unpack(NAME, call(NAME, iwae_bound, *args), [quantity.name])
         e = types.SimpleNamespace(**batch.inputs, log_w=log_w)
         compare(NAME, [quantity], got, [log_mean_exp(log_w)], MISTAKES, e, batch)
     return (f"{NAME} agrees with minivae's log-sum-exp over the samples, less log k, on 4 "
             "batches", "It stays finite for log weights near -1500 and near +1000, where "
-            "exp(log w) underflows and overflows.")  # fmt: skip
+            "exp(log w) underflows and overflows.")

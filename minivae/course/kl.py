@@ -18,16 +18,16 @@ from minivae import ops
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import NOT_DONE, RIGHT, WRONG, Finding, call, checked, unpack
+from minivae.engine.tensor import Tensor
 from minivae.ops.vae import kl_terms
-from minivae.tensor import Tensor
 
 AXES = ("examples", "latent dimensions")
 KL = Quantity("the KL", AXES, why_sign="A KL divergence is never negative: the sign of "
-              "-1/2 sum(1 + logvar - mu^2 - sigma^2) got lost.")  # fmt: skip
+              "-1/2 sum(1 + logvar - mu^2 - sigma^2) got lost.")
 DMU = Quantity("dmu", AXES, why_sign="The gradient points the way the KL grows: +mu (descent "
-               "subtracts it later).")  # fmt: skip
+               "subtracts it later).")
 DLOGVAR = Quantity("dlogvar", AXES, why_sign="The KL grows with sigma^2 above 1: dKL/dlogvar is "
-                   "positive there.")  # fmt: skip
+                   "positive there.")
 HALF_CANCELS = "d(mu^2)/dmu = 2 mu, and the 1/2 in front of the KL cancels the 2: dKL/dmu = mu."
 
 MISTAKES = [
@@ -73,7 +73,7 @@ def batches():
     """Three batches of (mu, logvar), (B, L), drawn the same way each time."""
     rng = np.random.default_rng(1)
     return [Batch({"mu": rng.normal(0, 1.5, shape), "logvar": rng.normal(0, 1.5, shape)})
-            for shape in [(4, 3), (3, 5), (2, 6)]]  # fmt: skip
+            for shape in [(4, 3), (3, 5), (2, 6)]]
 
 
 def namespace(batch):
@@ -102,7 +102,7 @@ def check_gradient(kl_gradient, name):
         mu, logvar = batch.inputs["mu"], batch.inputs["logvar"]
         got = unpack(name, call(name, kl_gradient, mu, logvar), ["dmu", "dlogvar"])
         compare(name, [DMU, DLOGVAR], got, minivae_gradient(mu, logvar), MISTAKES,
-                namespace(batch), batch)  # fmt: skip
+                namespace(batch), batch)
 
     def forward(ctx, mu, logvar):
         ctx.save_for_backward(mu, logvar)
@@ -133,7 +133,7 @@ def check_kl(kl_closed_form, kl_gradient):
     if not findings:
         return (f"{value_name} and {gradient_name} agree with minivae's ops.gaussian_kl and its "
                 "backward pass on 3 random batches", "gradcheck finds your gradient equal to "
-                f"central differences of the KL (largest error {worst:.1e}).")  # fmt: skip
+                f"central differences of the KL (largest error {worst:.1e}).")
     raise combined(findings, [value_name, gradient_name])
 
 
@@ -141,7 +141,7 @@ def combined(findings, names):
     """One Finding for two functions: the first wrong one's, and how the other one stands."""
     if len(findings) == 2 and all(f.status == NOT_DONE for f in findings.values()):
         return Finding(NOT_DONE, f"{' and '.join(names)} still raise NotImplementedError",
-                       findings[names[0]].why)  # fmt: skip
+                       findings[names[0]].why)
     shown = next((n for n in names if n in findings and findings[n].status == WRONG), None)
     shown = shown or next(n for n in names if n in findings)
     other = next(n for n in names if n != shown)

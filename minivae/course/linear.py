@@ -19,13 +19,13 @@ from minivae import ops
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import call, checked, unpack
-from minivae.tensor import Tensor
+from minivae.engine.tensor import Tensor
 
 NAME = "linear_backward"
 NAMES = ["grad_x", "grad_weight", "grad_bias"]
 NO_G = "g, the gradient arriving from y, is missing: the chain rule multiplies by it."
 SHAPES = ("Follow the shapes: g is (B, O); grad_x is (B, I) like x, grad_weight (I, O) like W, "
-          "grad_bias (O,) like b.")  # fmt: skip
+          "grad_bias (O,) like b.")
 
 MISTAKES = [
     Mistake("grad_x", lambda e: e.g @ e.weight,
@@ -53,7 +53,7 @@ def batches():
     draws = []
     for b, i, o in [(3, 4, 4), (4, 5, 3), (2, 3, 6)]:
         inputs = {"g": rng.normal(size=(b, o)), "x": rng.normal(size=(b, i)),
-                  "weight": rng.normal(size=(i, o)), "bias": rng.normal(size=o)}  # fmt: skip
+                  "weight": rng.normal(size=(i, o)), "bias": rng.normal(size=o)}
         draws.append(Batch(inputs))
     return draws
 
@@ -69,7 +69,7 @@ def quantities(batch):
     examples = (("examples", len(batch.inputs["x"])),)
     return [Quantity("grad_x", ("examples", "inputs")),
             Quantity("grad_weight", ("inputs", "outputs"), examples),
-            Quantity("grad_bias", ("outputs",), examples)]  # fmt: skip
+            Quantity("grad_bias", ("outputs",), examples)]
 
 
 @checked("linear")
@@ -81,7 +81,7 @@ def check_linear_backward(linear_backward):
         got = unpack(NAME, call(NAME, linear_backward, g, x, weight, why_error=SHAPES), NAMES)
         expected = minivae_gradients(g, x, weight, batch.inputs["bias"])
         compare(NAME, quantities(batch), got, expected, MISTAKES,
-                types.SimpleNamespace(**batch.inputs), batch)  # fmt: skip
+                types.SimpleNamespace(**batch.inputs), batch)
 
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
@@ -92,7 +92,7 @@ def check_linear_backward(linear_backward):
 
     op = with_backward("LinearWithYourBackward", forward, backward)
     worst = gradcheck_all(NAME, op.apply, [[b.inputs[k] for k in ("x", "weight", "bias")]
-                                           for b in draws])  # fmt: skip
+                                           for b in draws])
     return (f"{NAME} agrees with the backward pass of minivae's ops.linear on 3 random "
             "batches", "gradcheck finds your gradients equal to central differences of "
-            f"y = x W + b (largest error {worst:.1e}).")  # fmt: skip
+            f"y = x W + b (largest error {worst:.1e}).")

@@ -24,8 +24,8 @@ notebook goes on with minivae's own. Only notebooks with a region get an exercis
     python -m minivae.course.make_exercises            notebooks/NN_*.py -> exercises/NN_*.py
     python -m minivae.course.make_exercises --check    exit 1 if a committed file differs
 
-Run from the repository's root; tests/test_course.py fails when the committed files differ from
-what this makes.
+Run from the repository's root; tests/course/test_course.py fails when the committed files differ
+from what this makes.
 """
 
 import argparse
@@ -50,7 +50,7 @@ def regions(lines, source="notebook"):
         if marker == BEGIN:
             if begin is not None:
                 raise RegionError(f"{source}:{i + 1}: {BEGIN} inside the region from line "
-                                  f"{begin + 1}: close that one first with {END}")  # fmt: skip
+                                  f"{begin + 1}: close that one first with {END}")
             begin = i
         elif marker == END:
             if begin is None:
@@ -72,7 +72,7 @@ def enclosing_function(lines, begin, source):
         if line.startswith("# %%"):
             break
     raise RegionError(f"{source}:{begin + 1}: a solution region must be inside a function, so "
-                      "that the learner's answer is something a check can call")  # fmt: skip
+                      "that the learner's answer is something a check can call")
 
 
 def exercise_version(text, source="notebooks/NN_name.py"):
@@ -109,12 +109,12 @@ def note(source, names):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minivae.course.make_exercises",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--notebooks", default="notebooks", help="the solution notebooks' folder")
     parser.add_argument("--out", default="exercises", help="where the exercise versions go")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a file in --out differs from what this "
-                        "would write")  # fmt: skip
+                        "would write")
     args = parser.parse_args(argv)
     out = Path(args.out)
     stale = []
@@ -132,7 +132,7 @@ def main(argv=None):
             print(f"wrote {target}")
     if args.check and stale:
         print("out of date (run python -m minivae.course.make_exercises): "
-              + ", ".join(map(str, stale)), file=sys.stderr)  # fmt: skip
+              + ", ".join(map(str, stale)), file=sys.stderr)
         return 1
     return 0
 

@@ -6,14 +6,14 @@ of the forward on every element, as it does for every op of the package.
 """
 
 from minivae.course.verdict import WRONG, Finding
-from minivae.function import Function
-from minivae.gradcheck import gradcheck
+from minivae.engine.function import Function
+from minivae.engine.gradcheck import gradcheck
 
 
 def with_backward(name, forward, backward):
     """A Function subclass named `name`: forward(ctx, *arrays) and backward(ctx, g) as given."""
     return type(name, (Function,), {"forward": staticmethod(forward),
-                                    "backward": staticmethod(backward)})  # fmt: skip
+                                    "backward": staticmethod(backward)})
 
 
 def gradcheck_all(name, fn, draws):

@@ -18,7 +18,7 @@ from minivae import ops
 from minivae.course.compare import Batch, Mistake, Quantity, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import call, checked, unpack
-from minivae.tensor import Tensor
+from minivae.engine.tensor import Tensor
 
 NAME = "reparameterize_backward"
 NAMES = ["grad_mu", "grad_logvar"]
@@ -59,7 +59,7 @@ def batches():
     """Three draws of (g, mu, logvar, eps), (B, L)."""
     rng = np.random.default_rng(3)
     return [Batch({k: rng.normal(size=shape) for k in ("g", "mu", "logvar", "eps")})
-            for shape in [(4, 3), (2, 5), (3, 3)]]  # fmt: skip
+            for shape in [(4, 3), (2, 5), (3, 3)]]
 
 
 def namespace(batch):
@@ -82,7 +82,7 @@ def check_reparameterize_backward(reparameterize_backward):
         args = [batch.inputs[k] for k in ("g", "mu", "logvar", "eps")]
         got = unpack(NAME, call(NAME, reparameterize_backward, *args), NAMES)
         compare(NAME, [GRAD_MU, GRAD_LOGVAR], got, minivae_gradients(*args), MISTAKES,
-                namespace(batch), batch)  # fmt: skip
+                namespace(batch), batch)
 
     def forward(ctx, mu, logvar, eps):
         ctx.save_for_backward(mu, logvar, eps)
@@ -96,7 +96,7 @@ def check_reparameterize_backward(reparameterize_backward):
     for batch in draws:  # eps is a constant of the forward pass, not an input to check
         eps = batch.inputs["eps"]
         worst = max(worst, gradcheck_all(NAME, lambda mu, logvar, eps=eps: op.apply(
-            mu, logvar, eps=eps), [[batch.inputs["mu"], batch.inputs["logvar"]]]))  # fmt: skip
+            mu, logvar, eps=eps), [[batch.inputs["mu"], batch.inputs["logvar"]]]))
     return (f"{NAME} agrees with the backward pass of minivae's ops.reparameterize on 3 random "
             "batches", "gradcheck finds your gradients equal to central differences of "
-            f"z = mu + sigma * eps (largest error {worst:.1e}).")  # fmt: skip
+            f"z = mu + sigma * eps (largest error {worst:.1e}).")

@@ -16,7 +16,7 @@ import functools
 
 import numpy as np
 
-from minivae.tensor import Tensor
+from minivae.engine.tensor import Tensor
 
 RIGHT, WRONG, NOT_DONE = "right", "not yet", "not done"
 PREFIX = {RIGHT: "Right", WRONG: "Not yet", NOT_DONE: "Not done yet"}
@@ -92,7 +92,7 @@ def call(name, function, *args, why_error=SHAPES_HINT, **kwargs):
     except NotImplementedError:
         raise Finding(NOT_DONE, f"{name} still raises NotImplementedError",
                       "Write your answer in place of the `raise` line (and delete that line), "
-                      "run its cell, then this one again.") from None  # fmt: skip
+                      "run its cell, then this one again.") from None
     except Exception as error:  # a learner's bug, whatever it is, becomes the message
         shapes = ", ".join(str(a.shape) for a in args if isinstance(a, np.ndarray))
         first_line = (str(error).strip().split("\n") or [""])[0]
@@ -115,13 +115,13 @@ def unpack(name, result, names):
     expected = f"({', '.join(names)})" if len(names) > 1 else names[0]
     if result is None:
         raise Finding(WRONG, f"{name} returned None, expected {expected}",
-                      "Did the function end without a `return`?")  # fmt: skip
+                      "Did the function end without a `return`?")
     parts = result if len(names) > 1 else (result,)
     if len(names) > 1 and (not isinstance(result, tuple | list) or len(result) != len(names)):
         count = len(result) if isinstance(result, tuple | list) else 1
         got = f"{count} value{'' if count == 1 else 's'}"
         raise Finding(WRONG, f"{name} returned {got}, expected {len(names)}: {expected}",
-                      f"Return all of them, in this order: return {', '.join(names)}.")  # fmt: skip
+                      f"Return all of them, in this order: return {', '.join(names)}.")
     arrays = []
     for part_name, part in zip(names, parts, strict=True):
         try:

@@ -19,7 +19,7 @@ from minivae.data.idx import FIX, read_idx
 from minivae.errors import DataError
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                   "Sneaker", "Bag", "Ankle boot")  # fmt: skip
+                   "Sneaker", "Bag", "Ankle boot")
 TOY2D = {"moons": toy2d.two_moons, "gaussians": toy2d.gaussian_mixture, "pinwheel": toy2d.pinwheel}
 DATASET_NAMES = ("sprites", "mnist", "fashion-mnist", *TOY2D)
 SPRITES_SIZES = (20_000, 2_000)  # train, test
@@ -55,7 +55,7 @@ def load_dataset(name="sprites", data_dir=None, download=True, seed=0):
 def _sprites(n, seed):
     images, labels, factors = sprites.make_sprites(n, seed)
     return Dataset("sprites", images.reshape(n, -1), labels, sprites.SHAPES, factors,
-                   sprites.FACTOR_NAMES, images.shape[1:])  # fmt: skip
+                   sprites.FACTOR_NAMES, images.shape[1:])
 
 
 def _toy2d(name, n, seed):
@@ -75,7 +75,7 @@ def _check_images(path, images):
     """DataError unless `images` is a non-empty (N, H, W) uint8 array."""
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(f"{path}: expected uint8 images (N, H, W), got {images.dtype} "
-                        f"{images.shape}; {FIX}")  # fmt: skip
+                        f"{images.shape}; {FIX}")
     if 0 in images.shape:
         empty = "no images" if len(images) == 0 else "images with no pixels"
         raise DataError(f"{path}: its header says shape {images.shape}, {empty}; {FIX}")
@@ -85,10 +85,10 @@ def _check_labels(path, labels, images_path, n_images, n_classes):
     """DataError unless `labels` holds one integer class in [0, n_classes) per image."""
     if labels.shape != (n_images,):
         raise DataError(f"{path} holds {labels.shape} labels for {n_images} images in "
-                        f"{images_path}: the two files do not belong together")  # fmt: skip
+                        f"{images_path}: the two files do not belong together")
     if labels.dtype.kind not in "iu":
         raise DataError(f"{path}: labels must be integers (IDX type 0x08), got {labels.dtype}; "
-                        f"{FIX}")  # fmt: skip
+                        f"{FIX}")
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= n_classes:
         first = int(np.argmax((labels < 0) | (labels >= n_classes)))

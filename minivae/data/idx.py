@@ -86,7 +86,7 @@ def _parse(stream, path):
     dtype, ndim = TYPES[head[2]], head[3]
     if ndim > MAX_NDIM:
         raise DataError(f"{path}: the header promises {ndim} dimensions, more than the "
-                        f"{MAX_NDIM} an array may have; the header is corrupt; {FIX}")  # fmt: skip
+                        f"{MAX_NDIM} an array may have; the header is corrupt; {FIX}")
     sizes = _read_at_most(stream, 4 * ndim)
     if len(sizes) < 4 * ndim:
         raise DataError(f"{path}: the header promises {ndim} dimensions but the file ends; {FIX}")
@@ -106,7 +106,7 @@ def _parse(stream, path):
         problem = None
     if problem:
         raise DataError(f"{path}: the header says shape {shape} of {dtype.name} ({expected} "
-                        f"bytes of data) but the file {problem}; {FIX}")  # fmt: skip
+                        f"bytes of data) but the file {problem}; {FIX}")
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
 

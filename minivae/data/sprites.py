@@ -34,7 +34,7 @@ def make_sprites(n, seed):
         [rng.uniform(0.5, 1.0, n), rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 1, n),
          rng.uniform(0, 1, n)],
         axis=1,
-    ).astype(np.float32)  # fmt: skip
+    ).astype(np.float32)
     images = np.empty((n, SIZE, SIZE), np.float32)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)

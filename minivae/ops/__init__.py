@@ -25,4 +25,4 @@ __all__ = [
     "matmul", "linear",
     "reparameterize", "gaussian_kl", "sample_kl",
     "bernoulli_nll", "gaussian_nll",
-]  # fmt: skip
+]

@@ -4,7 +4,7 @@ Notation: sigma(x) = 1 / (1 + e^-x) is the logistic sigmoid, g the upstream grad
 The stable forms never evaluate e^t for a large positive t: they work with e^-|x| <= 1.
 """
 
-from minivae.function import Function
+from minivae.engine.function import Function
 
 
 def stable_sigmoid(xp, x):
@@ -19,7 +19,10 @@ def stable_softplus(xp, x):
 
 
 class ReLU(Function):
-    """z = max(x, 0).   dz/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0)."""
+    """z = max(x, 0).   dz/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0).
+
+    Gradient-checked: case "relu" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -34,7 +37,10 @@ class ReLU(Function):
 
 
 class Tanh(Function):
-    """z = tanh(x).   dz/dx = 1 - tanh(x)^2 = 1 - z^2."""
+    """z = tanh(x).   dz/dx = 1 - tanh(x)^2 = 1 - z^2.
+
+    Gradient-checked: case "tanh" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -49,7 +55,10 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """z = sigma(x) = 1 / (1 + e^-x).   dz/dx = sigma(x) (1 - sigma(x)) = z (1 - z)."""
+    """z = sigma(x) = 1 / (1 + e^-x).   dz/dx = sigma(x) (1 - sigma(x)) = z (1 - z).
+
+    Gradient-checked: case "sigmoid" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -64,7 +73,10 @@ class Sigmoid(Function):
 
 
 class Softplus(Function):
-    """z = softplus(x) = log(1 + e^x).   dz/dx = e^x / (1 + e^x) = sigma(x)."""
+    """z = softplus(x) = log(1 + e^x).   dz/dx = e^x / (1 + e^x) = sigma(x).
+
+    Gradient-checked: case "softplus" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -81,6 +93,8 @@ class LogSigmoid(Function):
     """z = log sigma(x) = -softplus(-x) = min(x, 0) - log(1 + e^-|x|).
 
     dz/dx = 1 - sigma(x) = sigma(-x).
+
+    Gradient-checked: case "log_sigmoid" in ops/gradcheck_cases.py.
     """
 
     @staticmethod

@@ -5,36 +5,28 @@ dL/da = dL/dz * df/da, then `unbroadcast` sums that back to a's shape (every cop
 broadcast element collects its share). Notation: g = dL/dz, the upstream gradient.
 """
 
+from minivae.engine.function import Function
+from minivae.engine.tensor import unbroadcast
 from minivae.errors import ShapeError
-from minivae.function import Function
-from minivae.tensor import unbroadcast
 
 
 def check_broadcastable(op, *arrays):
-    """Raise a ShapeError naming `op` if the arrays' shapes cannot broadcast together."""
+    """Raise a ShapeError naming `op` if the arrays' shapes cannot broadcast together: aligned
+    from the last axis, the sizes on each axis must be equal or 1."""
     shapes = [a.shape for a in arrays]
-    try:
-        _broadcast_shape(shapes)
-    except ValueError:
-        raise ShapeError(
-            f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast together: "
-            "trailing axes must be equal or 1; reshape one input (e.g. x.reshape(-1, 1))"
-        ) from None
-
-
-def _broadcast_shape(shapes):
-    ndim = max(len(s) for s in shapes)
-    out = []
-    for axis in range(-ndim, 0):
-        sizes = {s[axis] for s in shapes if len(s) >= -axis} - {1}
-        if len(sizes) > 1:
-            raise ValueError(shapes)
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
+    for axis in range(-max(len(s) for s in shapes), 0):
+        if len({s[axis] for s in shapes if len(s) >= -axis} - {1}) > 1:
+            raise ShapeError(
+                f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast together: "
+                "trailing axes must be equal or 1; reshape one input (e.g. x.reshape(-1, 1))"
+            )
 
 
 class Add(Function):
-    """z = a + b.   dz/da = 1,  dz/db = 1."""
+    """z = a + b.   dz/da = 1,  dz/db = 1.
+
+    Gradient-checked: case "add" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -49,7 +41,10 @@ class Add(Function):
 
 
 class Sub(Function):
-    """z = a - b.   dz/da = 1,  dz/db = -1."""
+    """z = a - b.   dz/da = 1,  dz/db = -1.
+
+    Gradient-checked: case "sub" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -64,7 +59,10 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = a * b.   dz/da = b,  dz/db = a."""
+    """z = a * b.   dz/da = b,  dz/db = a.
+
+    Gradient-checked: case "mul" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -81,7 +79,10 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = a / b.   dz/da = 1/b,  dz/db = -a/b^2 = -z/b."""
+    """z = a / b.   dz/da = 1/b,  dz/db = -a/b^2 = -z/b.
+
+    Gradient-checked: case "div" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -99,7 +100,10 @@ class Div(Function):
 
 
 class Neg(Function):
-    """z = -a.   dz/da = -1."""
+    """z = -a.   dz/da = -1.
+
+    Gradient-checked: case "neg" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a):
@@ -111,7 +115,10 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a^b.   dz/da = b a^(b-1),  dz/db = a^b log(a)  (needs a > 0 where b is learned)."""
+    """z = a^b.   dz/da = b a^(b-1),  dz/db = a^b log(a)  (needs a > 0 where b is learned).
+
+    Gradient-checked: case "pow" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -129,7 +136,10 @@ class Pow(Function):
 
 
 class Exp(Function):
-    """z = e^a.   dz/da = e^a = z."""
+    """z = e^a.   dz/da = e^a = z.
+
+    Gradient-checked: case "exp" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a):
@@ -144,7 +154,10 @@ class Exp(Function):
 
 
 class Log(Function):
-    """z = log(a) (natural log, a > 0).   dz/da = 1/a."""
+    """z = log(a) (natural log, a > 0).   dz/da = 1/a.
+
+    Gradient-checked: case "log" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a):
@@ -158,7 +171,10 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    """z = sqrt(a) (a > 0).   dz/da = 1 / (2 sqrt(a)) = 1 / (2z)."""
+    """z = sqrt(a) (a > 0).   dz/da = 1 / (2 sqrt(a)) = 1 / (2z).
+
+    Gradient-checked: case "sqrt" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a):
@@ -177,6 +193,8 @@ class Maximum(Function):
 
     dz/da = 1 where a > b, 0 where a < b; dz/db the other way round. At a tie the derivative does
     not exist; the gradient is split, 1/2 to each (any value in [0, 1] is a valid subgradient).
+
+    Gradient-checked: case "maximum" in ops/gradcheck_cases.py.
     """
 
     @staticmethod

@@ -14,17 +14,20 @@ Gaussian, for real-valued x, with mean m and log-variance s (s may be shared, e.
 
 import math
 
+from minivae.engine.function import Function
+from minivae.engine.tensor import unbroadcast
 from minivae.errors import ShapeError
-from minivae.function import Function
 from minivae.ops.activations import stable_sigmoid, stable_softplus
 from minivae.ops.elementwise import check_broadcastable
-from minivae.tensor import unbroadcast
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 class BernoulliNLL(Function):
-    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l."""
+    """sum_j softplus(l) - x l per row.   d/dl = sigma(l) - x,  d/dx = -l.
+
+    Gradient-checked: case "bernoulli_nll" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, logits, x):
@@ -46,16 +49,14 @@ class BernoulliNLLNumPy(BernoulliNLL):
     With t = 1 + e^-|l| in (1, 2] and r = 1 / t = sigma(|l|), t computed once for both passes:
         softplus(l) - x l = log(t) + l (1[l > 0] - x)     (since softplus(l) = max(l, 0) + log t)
         sigma(l) = r for l >= 0 and 1 - r for l < 0,  which is |1[l < 0] - r|
-    What each step buys (float32 batches of 128 x 784, where exp and log dominate):
-      - log(1 + e) rather than log1p(e): NumPy's float32 log is vectorized, log1p is about 5x
-        slower. Off by at most one rounding of 1 + e, below 1e-7 per pixel in float32.
+    What each step buys on float32 batches of 128 x 784, where exp and log dominate
+    (`python benchmarks/elementwise.py` times both forms and each choice below):
+      - log(1 + e) rather than log1p(e): NumPy's float32 log is vectorized, its log1p is not.
+        Off by at most one rounding of 1 + e, below 1e-7 per pixel in float32.
       - the row sums of log t as logs of products (`row_sum_of_logs`): one log per 16 pixels.
       - the row sums of l (1[l > 0] - x) by one einsum, which multiplies and sums in one pass.
-      - |1[l < 0] - r| rather than a select: with `copysign` it takes about 1.5 times as
-        long, with `where=` about 10 times (`benchmarks/elementwise.py`).
+      - |1[l < 0] - r| rather than a select (`copysign`, or `where=`), which NumPy runs slower.
       - t made in place, so no temporaries of the batch's size beyond t itself.
-    Forward and backward together: FAST_US us against PLAIN_US us for the plain form
-    (`python benchmarks/elementwise.py`).
     """
 
     @staticmethod
@@ -110,7 +111,10 @@ def row_sum_of_logs(xp, t, max_folds=4):
 
 
 class GaussianNLL(Function):
-    """sum_j 1/2 [log 2pi + s + (x - m)^2 e^-s] per row, s = logvar broadcast to (B, D)."""
+    """sum_j 1/2 [log 2pi + s + (x - m)^2 e^-s] per row, s = logvar broadcast to (B, D).
+
+    Gradient-checked: case "gaussian_nll" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x, mean, logvar):

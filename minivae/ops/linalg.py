@@ -5,10 +5,9 @@ dL/dA = G B^T  (n, m)(m, k) -> (n, k)   and   dL/dB = A^T G  (k, n)(n, m) -> (k,
 Batched inputs (..., n, k) broadcast over the leading axes like numpy.matmul.
 """
 
-from minivae import cuda_matmul
+from minivae.engine.function import Function
+from minivae.engine.tensor import unbroadcast
 from minivae.errors import ShapeError
-from minivae.function import Function
-from minivae.tensor import unbroadcast
 
 
 def _swap_last(xp, a):
@@ -16,7 +15,10 @@ def _swap_last(xp, a):
 
 
 class MatMul(Function):
-    """Z = A @ B.   dL/dA = G B^T,  dL/dB = A^T G (summed over broadcast batch axes)."""
+    """Z = A @ B.   dL/dA = G B^T,  dL/dB = A^T G (summed over broadcast batch axes).
+
+    Gradient-checked: case "matmul" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -44,6 +46,8 @@ class Linear(Function):
     dL/dW = x^T G  (I, B)(B, O) -> (I, O)
     dL/db = sum_batch G         -> (O,)
     One op instead of matmul + add: one node in the graph and no broadcast temporary.
+
+    Gradient-checked: case "linear" in ops/gradcheck_cases.py.
     """
 
     @staticmethod
@@ -67,30 +71,34 @@ class LinearCUDA(Linear):
     """Linear on CuPy: the same products, by cuBLAS (CuPy's @) as Linear computes them, except
     while the current stream is capturing a CUDA graph (--cuda-graph). CuPy refuses cuBLAS calls
     during a capture, so there the three products and the bias gradient run minivae's own kernels
-    (kernels/matmul.cu and column_sum.cu, through minivae.cuda_matmul), which allocate nothing
+    (kernels/matmul.cu and column_sum.cu, through minivae.accel.matmul), which allocate nothing
     but their outputs and which a graph can hold. They sum in a stated order (docs/cuda.md), so a
     captured step agrees with an eager one to rounding, not to the bit.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias):
+        from minivae.accel import matmul as kernels  # noqa: PLC0415 - the kernels' loader
+
         if not capturing(ctx.xp):
             return Linear.forward(ctx, x, weight, bias)
         check_linear(x, weight, bias)
         x = ctx.xp.ascontiguousarray(x)
         ctx.save_for_backward(x, weight)
-        return cuda_matmul.matmul(x, weight, bias=bias)  # x W + b, one launch
+        return kernels.matmul(x, weight, bias=bias)  # x W + b, one launch
 
     @staticmethod
     def backward(ctx, g):
+        from minivae.accel import matmul as kernels  # noqa: PLC0415
+
         if not capturing(ctx.xp):
             return Linear.backward(ctx, g)
         x, weight = ctx.saved
         g = ctx.xp.ascontiguousarray(g)
         needs = ctx.needs_input_grad
-        grad_x = cuda_matmul.matmul(g, weight, transpose_b=True) if needs[0] else None  # G W^T
-        grad_w = cuda_matmul.matmul(x, g, transpose_a=True) if needs[1] else None  # x^T G
-        grad_b = cuda_matmul.column_sum(g) if needs[2] else None  # sum_batch G
+        grad_x = kernels.matmul(g, weight, transpose_b=True) if needs[0] else None  # G W^T
+        grad_w = kernels.matmul(x, g, transpose_a=True) if needs[1] else None  # x^T G
+        grad_b = kernels.column_sum(g) if needs[2] else None  # sum_batch G
         return grad_x, grad_w, grad_b
 
 

@@ -5,8 +5,8 @@ keepdims=True). Its backward puts the removed axes back and broadcasts g over th
 that was summed into z_j receives dL/dz_j times its own partial derivative.
 """
 
+from minivae.engine.function import Function
 from minivae.errors import ShapeError
-from minivae.function import Function
 
 
 def normalize_axes(op, axis, ndim):
@@ -28,7 +28,10 @@ def _expand(xp, g, axes, keepdims, shape):
 
 
 class Sum(Function):
-    """z = sum_i x_i over the axes.   dz/dx_i = 1."""
+    """z = sum_i x_i over the axes.   dz/dx_i = 1.
+
+    Gradient-checked: case "sum" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -41,7 +44,10 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """z = (1/n) sum_i x_i over the axes, n the number of elements reduced.   dz/dx_i = 1/n."""
+    """z = (1/n) sum_i x_i over the axes, n the number of elements reduced.   dz/dx_i = 1/n.
+
+    Gradient-checked: case "mean" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -61,6 +67,8 @@ class LogSumExp(Function):
 
     Subtracting the maximum keeps every e^(x_i - m) in (0, 1], so nothing overflows.
     dz/dx_i = e^(x_i) / sum_j e^(x_j) = e^(x_i - z): the softmax of x.
+
+    Gradient-checked: case "logsumexp" in ops/gradcheck_cases.py.
     """
 
     @staticmethod

@@ -9,13 +9,16 @@ zeros, a split of the concatenated gradient, a concatenation of the split gradie
 import itertools
 
 from minivae import backend
+from minivae.engine.function import Function
+from minivae.engine.tensor import Tensor
 from minivae.errors import ShapeError
-from minivae.function import Function
-from minivae.tensor import Tensor
 
 
 class Reshape(Function):
-    """z = x viewed with a new shape (same elements, same order).   dL/dx = g reshaped back."""
+    """z = x viewed with a new shape (same elements, same order).   dL/dx = g reshaped back.
+
+    Gradient-checked: case "reshape" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -38,6 +41,8 @@ class Transpose(Function):
 
     dL/dx = g permuted back by the inverse permutation (argsort of `axes`).
     With axes=None the axes are reversed (a matrix transpose for 2-D x).
+
+    Gradient-checked: case "transpose" in ops/gradcheck_cases.py.
     """
 
     @staticmethod
@@ -61,6 +66,8 @@ class GetItem(Function):
 
     dL/dx is zero except where elements were picked; an element picked k times gets the sum of
     its k gradients (a scatter-add, so repeated indices are counted each time).
+
+    Gradient-checked: case "getitem" in ops/gradcheck_cases.py.
     """
 
     @staticmethod
@@ -81,7 +88,10 @@ class GetItem(Function):
 
 
 class Concatenate(Function):
-    """z = [x_1, x_2, ...] joined along `axis`.   dL/dx_k = the slice of g where x_k landed."""
+    """z = [x_1, x_2, ...] joined along `axis`.   dL/dx_k = the slice of g where x_k landed.
+
+    Gradient-checked: case "concatenate" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
@@ -107,6 +117,8 @@ class Split(Function):
 
     The inverse of concatenate: dL/dx = [g_1, ..., g_k] concatenated along `axis`
     (a piece nothing depended on sends back zeros).
+
+    Gradient-checked: case "split" in ops/gradcheck_cases.py.
     """
 
     @staticmethod

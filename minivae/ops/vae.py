@@ -17,9 +17,8 @@ KL to the prior N(0, I), in closed form per row:
 uses (see SampleKL).
 """
 
-from minivae import cuda
-from minivae.errors import ShapeError
-from minivae.function import Function
+from minivae.engine.function import Function
+from minivae.errors import ConfigError, ShapeError
 from minivae.rng import counter_normal
 
 
@@ -32,7 +31,10 @@ def _check_gaussian(op, mu, logvar, eps=None):
 
 
 class Reparameterize(Function):
-    """z = mu + exp(logvar / 2) * eps.   dz/dmu = 1,  dz/dlogvar = eps exp(logvar / 2) / 2."""
+    """z = mu + exp(logvar / 2) * eps.   dz/dmu = 1,  dz/dlogvar = eps exp(logvar / 2) / 2.
+
+    Gradient-checked: case "reparameterize" in ops/gradcheck_cases.py.
+    """
 
     @staticmethod
     def forward(ctx, mu, logvar, eps):
@@ -57,6 +59,8 @@ class GaussianKL(Function):
     """KL(N(mu, sigma^2) || N(0, I)) per row = 1/2 sum_j (mu^2 + exp(logvar) - 1 - logvar).
 
     dKL/dmu = mu,  dKL/dlogvar = (exp(logvar) - 1) / 2.
+
+    Gradient-checked: case "gaussian_kl" in ops/gradcheck_cases.py.
     """
 
     @staticmethod
@@ -84,6 +88,8 @@ class SampleKL(Function):
         dL/dmu     = gz + gk mu
         dL/dlogvar = gz eps sigma / 2 + gk (sigma^2 - 1) / 2
     This NumPy form is the reference the CUDA kernel must match.
+
+    Gradient-checked: case "sample_kl" in ops/gradcheck_cases.py.
     """
 
     @staticmethod
@@ -105,7 +111,8 @@ class SampleKL(Function):
 
 
 class SampleKLCUDA(SampleKL):
-    """SampleKL as two CUDA kernels (kernels/sample_kl.cu, launched by minivae.cuda).
+    """SampleKL as two CUDA kernels: the math in kernels/sample_kl.cuh, the kernels in
+    kernels/sample_kl.cu, launched by minivae.accel.sample_kl.
 
     Forward, one launch: each thread draws four eps from one Philox block of its row's stream,
     writes z and adds its KL terms, and each row's terms are summed in shared memory. Backward,
@@ -117,19 +124,23 @@ class SampleKLCUDA(SampleKL):
 
     @staticmethod
     def forward(ctx, mu, logvar, seed, stream):
+        from minivae.accel import sample_kl as launcher  # noqa: PLC0415 - the kernels' loader
+
         _check_gaussian("sample_kl", mu, logvar)
         xp = ctx.xp
         mu, logvar = xp.ascontiguousarray(mu), xp.ascontiguousarray(logvar)  # split gives views
         seed_stream = xp.full(2, seed, dtype=xp.uint64)  # (seed, stream) read on the device
         seed_stream[1] = stream
         ctx.save_for_backward(mu, logvar, seed_stream)
-        return cuda.sample_kl_forward(mu, logvar, seed_stream=seed_stream)
+        return launcher.sample_kl_forward(mu, logvar, seed_stream=seed_stream)
 
     @staticmethod
     def backward(ctx, gz, gk):
+        from minivae.accel import sample_kl as launcher  # noqa: PLC0415
+
         mu, logvar, seed_stream = ctx.saved
         gz, gk = ctx.xp.ascontiguousarray(gz), ctx.xp.ascontiguousarray(gk)
-        return cuda.sample_kl_backward(mu, logvar, gz, gk, seed_stream=seed_stream)
+        return launcher.sample_kl_backward(mu, logvar, gz, gk, seed_stream=seed_stream)
 
 
 SampleKL.fast_forms = {"cupy": SampleKLCUDA}
@@ -143,7 +154,7 @@ def reparameterize(mu, logvar, eps=None, noise=None):
     """
     if eps is None:
         if noise is None:
-            raise ValueError(
+            raise ConfigError(
                 "reparameterize: pass the noise eps, or noise=CounterRNG(seed) to draw it"
             )
         eps = noise.normal(mu.xp, mu.shape, mu.dtype)

@@ -1,0 +1,10 @@
+"""The models, read second: layers made of ops, the VAE as the paper writes it, the optimizers.
+
+nn               Parameter, Module, Linear, MLP
+decoder          Decoder: z -> the parameters of p(x|z), and -log p(x|z)
+encoder_decoder  what the VAE and the autoencoder share: the encoder, LossTerms, architecture
+vae              VAE: encode, reparameterize, decode, the negative ELBO, sampling, the IWAE bound
+autoencoder      the deterministic autoencoder, to compare with
+optim            SGD and Adam (OPTIMIZERS), gradient clipping
+gradcheck_cases  the whole models' losses, for the gradient checks
+"""
