@@ -61,6 +61,7 @@ class Trainer:
     """
 
     def __init__(self, config, resume=False, progress=None, log=print):
+        config = dataclasses.replace(config)  # checked again: a field may have been set since
         self.config, self.log, self.progress = config, log, progress
         self.checkpoint_path = os.path.join(config.out, CHECKPOINT)
         self.metrics_path = os.path.join(config.out, METRICS)
