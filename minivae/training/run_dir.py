@@ -31,6 +31,7 @@ from minivae.files import (
     atomic_write,
     file_kind,
     open_regular_file,
+    os_problem,
     remove_temporaries,
 )
 from minivae.models.autoencoder import Autoencoder
@@ -80,7 +81,7 @@ def open_run_dir(config, resume):
     try:
         kind = file_kind(out)
     except OSError as err:
-        raise RunError(f"the run directory {out} cannot be read ({err.strerror})") from None
+        raise RunError(f"the run directory {out} cannot be read: {os_problem(err)}") from None
     if kind not in (None, "a directory"):
         raise RunError(f"the run directory {out} is {kind}, not a directory: choose another --out")
     held = [name for name in (CHECKPOINT, METRICS) if os.path.lexists(os.path.join(out, name))]
@@ -123,7 +124,7 @@ def start_run_dir(out, rows):
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as err:
-        raise RunError(f"cannot create the run directory {out} ({err.strerror}): choose "
+        raise RunError(f"cannot create the run directory {out}: {os_problem(err)}; or choose "
                        "another --out") from None
     removed = remove_temporaries(out)
     path = os.path.join(out, METRICS)
