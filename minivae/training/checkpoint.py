@@ -90,10 +90,7 @@ def load_checkpoint(path):
     """The checkpoint at `path`, read and checked whole: a Checkpoint, or a CheckpointError."""
     path = os.fspath(path)
     if not os.path.lexists(path):
-        raise CheckpointError(
-            f"no checkpoint at {path}: train first (minivae train --out DIR), or point to the "
-            "run directory that holds checkpoint.npz"
-        )
+        raise missing_checkpoint(path)
     hint = "pass a run directory, or the path of a checkpoint.npz minivae wrote"
     with open_regular_file(path, CheckpointError, hint) as raw:
         try:
@@ -105,6 +102,12 @@ def load_checkpoint(path):
             raise CheckpointError(
                 f"checkpoint {path} is truncated or corrupt ({what}); {DAMAGED}"
             ) from None
+
+
+def missing_checkpoint(path):
+    """The CheckpointError for a path where no checkpoint is."""
+    return CheckpointError(f"no checkpoint at {path}: train first (minivae train --out DIR), or "
+                           "point to the run directory that holds checkpoint.npz")
 
 
 def _read(raw, path):

@@ -493,7 +493,8 @@ def test_the_writer_refuses_what_the_reader_would_and_keeps_the_checkpoint(run):
                        "already there, if any, is kept"):
         trainer._save()
     assert open(run, "rb").read() == before
-    assert sorted(os.listdir(os.path.dirname(run))) == ["checkpoint.npz", "metrics.jsonl"]
+    assert sorted(os.listdir(os.path.dirname(run))) == ["checkpoint.npz", "metrics.jsonl",
+                                                        "run.lock"]
 
 
 def test_a_mid_epoch_order_that_is_no_permutation_is_named(tmp_path):
