@@ -38,6 +38,7 @@ from minivae.models.optim import OPTIMIZERS, clip_grad_norm
 from minivae.rng import CounterRNG
 from minivae.training.checkpoint import check_same_architecture, save_checkpoint
 from minivae.training.config import TrainConfig
+from minivae.training.data_identity import check_same_batches, check_same_data, data_identity
 from minivae.training.evaluate import mean_elbo_terms
 from minivae.training.progress import ProgressBar
 from minivae.training.run_dir import (
@@ -89,6 +90,8 @@ class Trainer:
         checkpoint, kept_rows = open_run_dir(config, resume)
         self.xp = backend.module_for_device(config.device)
         self.train_set, self.test_set = load_dataset(config.dataset, data_dir=config.data_dir)
+        self.data = data_identity(config.dataset, *(split.x[: config.limit] for split in (
+            self.train_set, self.test_set)))  # recorded in each checkpoint
         train_x, self.test_x = prepare_data(config, self.train_set, self.test_set)
         self.train_x = self.xp.asarray(train_x)  # to the device once; batches are cut there
         architecture = config.architecture(self.train_x.shape[1])
@@ -261,6 +264,7 @@ class Trainer:
                 next_batch=self.partial["next_batch"], seconds=self.partial["seconds"],
                 sums=self.sums.state_dict(),
             ),
+            data=self.data,
         )
         arrays = {} if self.partial is None else {"order": self.partial["order"]}
         with writing(self.checkpoint_path, self._kept()):
@@ -280,6 +284,14 @@ class Trainer:
         those of self.config by run_dir.open_run_dir): what is left to check needs the data."""
         meta, path = checkpoint.meta, checkpoint.path
         check_same_architecture(path, meta["model"], architecture)  # the data's input_dim
+        if "data" in meta:
+            check_same_data(path, meta["data"], self.data, self.log)
+        else:
+            self.log(f"resuming from {path}, of format 2, which records no identity of its data "
+                     "(its next checkpoint will): only the number of batches per epoch is "
+                     "compared with the data found now")
+            check_same_batches(path, meta, self.steps_per_epoch, self.config.dataset,
+                               self.config.batch_size)
         if meta["partial"] is not None and len(checkpoint.arrays["order"]) != len(self.train_x):
             raise CheckpointError(
                 f"checkpoint {path} stopped inside an epoch of {len(checkpoint.arrays['order'])} "
