@@ -4,6 +4,7 @@ the next; reading a directory being trained (eval, figures) is not refused and d
 disturb the run; a run that is refused, or ends, lets the directory go."""
 
 import dataclasses
+import errno
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from support.processes import ENV, SECONDS, held_run
 
 from minivae.cli import main
 from minivae.errors import CheckpointError, ConfigError, RunError
+from minivae.training import run_lock
 from minivae.training.checkpoint import load_checkpoint
 from minivae.training.run_dir import read_metrics
 
@@ -130,3 +132,13 @@ def test_a_lock_file_that_is_not_a_file_is_named(tmp_path, make):
     make(out / "run.lock")
     with pytest.raises(RunError, match="run.lock is a .*, not a regular file: minivae keeps its"):
         quiet(tiny_config(out))
+
+
+def test_a_file_system_without_locks_is_said_to_be_one(tmp_path, monkeypatch):
+    def no_locks(file, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(run_lock.fcntl, "flock", no_locks)
+    with pytest.raises(RunError, match="run.lock: No locks available .ENOLCK.; a run directory "
+                       "must be on a file system with locks .flock., such as a local disk"):
+        quiet(tiny_config(tmp_path / "run"))
