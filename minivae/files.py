@@ -146,7 +146,11 @@ def remove_temporaries(directory):
     removed = []
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         if TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-            with open(entry.path, "rb") as file:
+            try:
+                file = open(entry.path, "rb")
+            except OSError:  # another user's, say: whether it is being written is not known
+                continue
+            with file:
                 try:
                     fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:

@@ -141,6 +141,7 @@ def check_values(meta, arrays):
                           ": minivae stops a run whose loss is not finite and never saves such "
                           "a state")
         buffer = key.partition("/")[2].partition(".")[0] if key.startswith("optim/") else None
+        # optim/v.3 -> "v"
         if buffer in NEVER_NEGATIVE and (array < 0).any():
             raise Problem(f"{key} holds {_counted(array < 0, 'negative values')}: "
                           f"{NEVER_NEGATIVE[buffer]}, never negative (m and v may have been "
@@ -289,9 +290,9 @@ def _steps(meta, config):
                       f"examples has {per_epoch} batches of {config.batch_size}")
     expected = meta["epoch"] * per_epoch + batches
     if meta["step"] != expected:
-        raise Problem(f"meta step is {meta['step']}, but {meta['epoch']} epochs and {batches} "
-                      f"batches of {per_epoch} batches per epoch ({examples} examples, batch "
-                      f"size {config.batch_size}) make {expected}")
+        raise Problem(f"meta step is {meta['step']}, but {meta['epoch']} epochs of {per_epoch} "
+                      f"batches ({examples} examples, batch size {config.batch_size}) and "
+                      f"{batches} batches more make {expected}")
 
 
 def _sha256(value, field):

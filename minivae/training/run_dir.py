@@ -9,13 +9,13 @@ finished run is read back.
     run = load_run("runs/fashion")        # its config, its model with the trained weights, data
     rows = read_metrics("runs/fashion/metrics.jsonl")
 
-One run at a time holds a run directory (its run.lock: minivae.training.run_lock), from before
-its checks until it is closed or its process ends; a second one there is refused, naming the
-first. A directory that holds a checkpoint or metrics is resumed (--resume) or refused; it never
-gets a second run's rows appended to the first's. Each epoch's row is flushed to disk before that
-epoch's checkpoint is written, so on disk a checkpoint never lacks its row; a row past the
-checkpoint (the run stopped between the two) is dropped when the run resumes, by an atomic
-rewrite. What a killed atomic write left behind is removed when the next run starts there.
+A run directory is held by one run at a time (its run.lock: minivae.training.run_lock), from
+before its checks until it is closed or its process ends; a second run there is refused, naming
+the first. A directory that holds a checkpoint or metrics is resumed (--resume) or refused; it
+never gets a second run's rows appended to the first's. Each epoch's row is flushed to disk
+before that epoch's checkpoint is written, so on disk a checkpoint never lacks its row; a row
+past the checkpoint (the run stopped between the two) is dropped when the run resumes, by an
+atomic rewrite. What a killed atomic write left behind is removed when the next run starts there.
 """
 
 import dataclasses

@@ -67,13 +67,17 @@ class RunLock:
         """The RunError `take` would raise if a run holds `run_dir` now; nothing otherwise (and
         nothing is created or written)."""
         path = _lock_path(run_dir)
-        if not os.path.lexists(path):
+        try:
+            file = open(path, "rb")
+        except OSError:  # none there, or unreadable: `take` will say
             return
-        with open(path, "rb") as file:
+        with file:
             try:
                 fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go when the file closes
             except BlockingIOError:
                 raise RunError(_refusal(run_dir, _holder_line(file))) from None
+            except OSError:  # no locks on this file system: `take` will say
+                return
 
     def release(self):
         """Let another run have the directory (its line is cleared first). Idempotent."""

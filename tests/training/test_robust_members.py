@@ -109,8 +109,8 @@ def test_a_step_count_the_epochs_do_not_make_is_refused(run):
     contents = members(run)
     contents["optim/t.npy"] = npy_member(np.int64(4))
     with_members(run, contents)
-    refused(run, "meta step is 4, but 1 epochs and 0 batches of 3 batches per epoch (12 "
-            "examples, batch size 4) make 3")
+    refused(run, "meta step is 4, but 1 epochs of 3 batches (12 examples, batch size 4) and 0 "
+            "batches more make 3")
 
 
 def test_an_order_of_another_length_than_the_training_set_is_refused(tmp_path):
