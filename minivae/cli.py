@@ -27,6 +27,7 @@ import numpy as np
 from minivae import backend, limits, plots
 from minivae.engine import gradcheck
 from minivae.errors import MinivaeError
+from minivae.files import writing
 from minivae.models.gradcheck_cases import MODEL_CASES
 from minivae.ops.gradcheck_cases import CASES, MODES, RandomPicker, forms, on_device, running
 from minivae.plots.figures import write_figures
@@ -34,6 +35,7 @@ from minivae.rng import CounterRNG
 from minivae.training import evaluate
 from minivae.training.config import LIMITS, TrainConfig, resumed_config
 from minivae.training.run_dir import SavedRun, load_run, read_saved_config, write_json
+from minivae.training.run_lock import RunLock
 from minivae.training.trainer import Trainer
 
 SHAPES_SHOWN = 3  # inputs shown in the gradcheck table
@@ -167,15 +169,19 @@ def _train(args):
     given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     given.setdefault("out", os.path.join("runs", given.get("dataset", TrainConfig.dataset)))
     if args.resume:  # the saved settings; a flag given may change only how the run goes on
+        RunLock.refuse_if_held(given["out"])  # a run there now says more than its checkpoint
         config = resumed_config(read_saved_config(given["out"]), given, given["out"], _flag)
     else:
         config = TrainConfig(**given)
-    trainer = Trainer(config, resume=args.resume, progress=False if args.quiet else None)
-    print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
-          f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")
-    trainer.fit()
-    if not args.no_figures:  # from the model in memory: no need to read the data back
-        _draw_figures(SavedRun(config, trainer.model, trainer.test_set, trainer.test_x), config.out)
+    with Trainer(config, resume=args.resume, progress=False if args.quiet else None) as trainer:
+        print(f"training {config.model} on {config.dataset}: {len(trainer.train_x)} examples, "
+              f"{trainer.steps_per_epoch} steps per epoch; writing to {config.out}/")
+        trainer.fit()
+        if not args.no_figures:  # from the model in memory: no need to read the data back
+            run = SavedRun(config, trainer.model, trainer.test_set, trainer.test_x)
+            _draw_figures(run, config.out, "the run itself is saved (its checkpoint and "
+                          f"metrics): once there is room, draw them with minivae figures "
+                          f"{config.out}")
 
 
 def _eval(args):
@@ -217,7 +223,8 @@ def _eval(args):
     print(f"  active units    {active} of {len(kl_per_dim)}   (Var_x mu_u > 0.01)")
     print("  KL per dim      " + " ".join(f"{v:.2f}" for v in kl_per_dim))
     path = os.path.join(args.run_dir, "eval.json")
-    write_json(path, result)
+    with writing(path, "the numbers above are what it would hold"):
+        write_json(path, result)
     print(f"written to {path}")
 
 
@@ -228,17 +235,20 @@ def _sample(args):
         raise MinivaeError("sample: an autoencoder has no prior to sample from; train a VAE")
     images = model.sample(args.n, noise=CounterRNG(args.seed))
     path = args.out or os.path.join(args.run_dir, f"samples-{args.seed}.png")
-    plots.samples(_as_square_images(images), path)
+    with writing(path, "nothing else was changed"):
+        plots.samples(_as_square_images(images), path)
     print(f"written to {path}")
 
 
 def _figures(args):
-    _draw_figures(load_run(args.run_dir), args.run_dir)
+    _draw_figures(load_run(args.run_dir), args.run_dir, "the figures written before it are kept")
 
 
-def _draw_figures(run, run_dir):
-    for path in write_figures(run, run_dir):
-        print(f"figure: {path}")
+def _draw_figures(run, run_dir, kept):
+    """Write the run's figures into run_dir; `kept`: what a failed write leaves, for its message."""
+    with writing(f"the figures in {run_dir}", kept):
+        for path in write_figures(run, run_dir):
+            print(f"figure: {path}")
 
 
 def _as_square_images(x):

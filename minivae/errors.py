@@ -41,5 +41,10 @@ class RunError(MinivaeError):
     resume, is not a directory, or its metrics.jsonl is damaged."""
 
 
+class WriteError(MinivaeError, OSError):
+    """A file that could not be written (the disk full, a file-size limit, a read-only file
+    system): the message says which, and what was kept on disk."""
+
+
 class TrainingError(MinivaeError, RuntimeError):
     """Training that cannot go on, such as a loss that turned NaN."""

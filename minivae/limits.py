@@ -5,7 +5,9 @@
     check(COUNT, 0, "VAE.sample: n")   # ConfigError: VAE.sample: n must be an integer >= 1, got 0
 
 A limit is a range of numbers (`Number`), a set of names (`Names`), a flag, layer widths
-(`Sizes`) or a path (`Text`); each says in words what is wrong with a value.
+(`Sizes`) or a path (`Text`); each says in words what is wrong with a value, and gives the plain
+Python value of one it takes (`plain`): a NumPy integer, a float32 or a Fraction within the
+limit becomes the int or float of the same value, which JSON (and so every checkpoint) can hold.
 `minivae.training.config` gives every setting of a run its limit from these; the model checks its
 counts (samples, steps, importance samples) with `COUNT`. This module imports nothing of minivae
 but its errors, so any module may use it.
@@ -45,6 +47,10 @@ class Number:
             return f"must be {self.describe()}, got {value!r}"
         return None
 
+    def plain(self, value):
+        """An accepted `value` as a Python int (any integer type) or float (any other real)."""
+        return int(value) if isinstance(value, numbers.Integral) else float(value)
+
     def parse(self, text):
         """The number written in `text` (a command-line value): (value, problem or None)."""
         try:
@@ -82,6 +88,9 @@ class Names:
             return f"must be one of {', '.join(self.names)}, got {value!r}"
         return None
 
+    def plain(self, value):
+        return str(value)
+
 
 @dataclasses.dataclass(frozen=True)
 class Flag:
@@ -89,6 +98,9 @@ class Flag:
 
     def problem(self, value):
         return None if isinstance(value, bool) else f"must be True or False, got {value!r}"
+
+    def plain(self, value):
+        return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +115,10 @@ class Sizes:
             return (f"must be a tuple of layer widths such as (400,) or (512, 256), each "
                     f"{self.width.describe()}, got {value!r}")
         return None
+
+    def plain(self, value):
+        """The widths as a tuple of Python ints."""
+        return tuple(self.width.plain(v) for v in value)
 
     def parse(self, text):
         """'512,256' -> ((512, 256), problem or None)."""
@@ -124,6 +140,9 @@ class Text:
         if not isinstance(value, str) or not value or "\0" in value:
             return f"must be a non-empty path without NUL characters, got {value!r}"
         return None
+
+    def plain(self, value):
+        return str(value)
 
 
 COUNT = Number(integer=True, low=1)  # epochs, batch sizes, examples, samples, draws

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 from minivae.errors import DataError
-from minivae.files import REGULAR, atomic_write, file_kind
+from minivae.files import REGULAR, atomic_write, file_kind, os_problem
 
 SYSTEM_DIR = "/usr/share/datasets"
 DOWNLOAD_TIMEOUT = 15  # seconds without an answer before a server counts as unreachable
@@ -133,7 +133,7 @@ def _is_dataset_file(path):
     try:
         kind = file_kind(path)
     except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
+        raise DataError(f"{path}: cannot be read: {os_problem(err)}") from None
     if kind not in (None, REGULAR):
         raise DataError(
             f"{path} is {kind}, not a regular file: a dataset file must be the IDX file "

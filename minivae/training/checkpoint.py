@@ -12,7 +12,8 @@ the members the schema expects, stored uncompressed as np.savez writes them (so 
 array is in the file, and a small file cannot promise a big array), reads meta first and checks
 it whole, then compares each array's .npy header with what meta says before reading its data,
 and checks the data (the zip's CRC-32 guards every byte of it; the member names lie outside the
-CRC, so those are compared one by one). What comes back is checked content, or a CheckpointError
+CRC, so those are compared one by one, and each array's content with the SHA-256 meta records
+under its name). What comes back is checked content, or a CheckpointError
 that names the file and the field.
 """
 
@@ -38,6 +39,7 @@ from minivae.training.checkpoint_schema import (
     check_values,
 )
 from minivae.training.config import TrainConfig
+from minivae.training.data_identity import sha256_of
 
 __all__ = ["FORMAT_VERSION", "Checkpoint", "load_checkpoint", "save_checkpoint"]
 
@@ -67,12 +69,15 @@ class Checkpoint:
 
 
 def save_checkpoint(path, meta, params, optimizer_state, arrays=None):
-    """Check, then write the checkpoint atomically (see minivae.files); a state the reader would
-    refuse (a NaN parameter, say) is a CheckpointError, and the checkpoint on disk is kept."""
-    document = json.loads(json.dumps({"format": FORMAT_VERSION, **meta}))  # as it will be read
+    """Check, then write the checkpoint atomically (see minivae.files), meta with the format and
+    each array's checksum added; a state the reader would refuse (a NaN parameter, say) is a
+    CheckpointError, and the checkpoint on disk is kept."""
     members = {f"param/{k}": np.asarray(v) for k, v in params.items()}
     members.update({f"optim/{k}": np.asarray(v) for k, v in optimizer_state.items()})
     members.update({f"array/{k}": np.asarray(v) for k, v in (arrays or {}).items()})
+    checksums = {key: sha256_of(array) for key, array in members.items()}
+    document = {"format": FORMAT_VERSION, **meta, "checksums": checksums}
+    document = json.loads(json.dumps(document))  # as it will be read
     try:
         _, layout = check_meta(document)
         _same_keys(set(members), set(layout))
@@ -90,10 +95,7 @@ def load_checkpoint(path):
     """The checkpoint at `path`, read and checked whole: a Checkpoint, or a CheckpointError."""
     path = os.fspath(path)
     if not os.path.lexists(path):
-        raise CheckpointError(
-            f"no checkpoint at {path}: train first (minivae train --out DIR), or point to the "
-            "run directory that holds checkpoint.npz"
-        )
+        raise missing_checkpoint(path)
     hint = "pass a run directory, or the path of a checkpoint.npz minivae wrote"
     with open_regular_file(path, CheckpointError, hint) as raw:
         try:
@@ -105,6 +107,12 @@ def load_checkpoint(path):
             raise CheckpointError(
                 f"checkpoint {path} is truncated or corrupt ({what}); {DAMAGED}"
             ) from None
+
+
+def missing_checkpoint(path):
+    """The CheckpointError for a path where no checkpoint is."""
+    return CheckpointError(f"no checkpoint at {path}: train first (minivae train --out DIR), or "
+                           "point to the run directory that holds checkpoint.npz")
 
 
 def _read(raw, path):

@@ -2,7 +2,7 @@
 
 A checkpoint (minivae.training.checkpoint) is a zip of .npy arrays and one JSON document, "meta":
 
-    meta                 format               FORMAT_VERSION
+    meta                 format               FORMAT_VERSION, 3 (2 is read too: below)
                          config               the run's TrainConfig, every field (today's limits)
                          model                the architecture that config describes, with the
                                               data's input_dim
@@ -13,11 +13,23 @@ A checkpoint (minivae.training.checkpoint) is a zip of .npy arrays and one JSON 
                          binarize_rng          state: {state, inc}, has_uint32, uinteger}
                          partial              null after a whole epoch; mid-epoch {next_batch,
                                               seconds, sums: {loss, neg_elbo, seen}}
+                         data                 the data it trains on (training.data_identity):
+                                              {name: config.dataset, train and test: {examples,
+                                              sha256}}
+                         checksums            {key: the SHA-256 of its content} for every array
+                                              below: the zip's CRC-32 guards each member's
+                                              bytes but not its name, so only these tell two
+                                              arrays of one shape swapped under each other's
+                                              names, or an array edited and stored again
     param/<name>         each parameter of that architecture: its shape, the run's dtype, finite
     optim/t              the optimizer's step count: int64, 0-d, equal to step
     optim/<buffer>.<i>   each buffer of the run's optimizer (Adam: m and v; SGD: velocity) for
-                         parameter i: that parameter's shape and dtype, finite
-    array/order          mid-epoch only: the epoch's order of the examples, a permutation
+                         parameter i: that parameter's shape and dtype, finite; Adam's v >= 0
+    array/order          mid-epoch only: the epoch's order of the examples, a permutation of
+                         the data.train examples
+
+and step is what the epochs and batches done make: epoch * ceil(examples / batch_size), plus
+partial.next_batch mid-epoch.
 
 `check_meta` checks the document field by field and returns what the arrays must then be, so
 the reader can compare each array's header with it before reading its data (a header that
@@ -25,10 +37,17 @@ promises a huge array allocates nothing); `check_values` checks what the arrays 
 runs the same checks on what it is about to write, so minivae never writes a checkpoint that it
 would refuse to read. A failed check raises `Problem`, which names the field; the reader and
 the writer say which file and what to do.
+
+Format 2 (minivae before format 3) has no data and no checksums; it is still read, with every
+other check. What it lacks: a swap or an edit of its arrays that keeps them finite (and Adam's
+v >= 0) goes unnoticed, and a resume on other data is noticed only when the number of batches
+per epoch, or of examples mid-epoch, differs (minivae.training.data_identity). The first
+checkpoint a resumed run writes is of format 3.
 """
 
 import json
 import math
+import re
 
 import numpy as np
 
@@ -36,10 +55,18 @@ from minivae.errors import ConfigError
 from minivae.limits import COUNT, WIDTH, Number
 from minivae.models.optim import OPTIMIZERS
 from minivae.training.config import TrainConfig
+from minivae.training.data_identity import SPLITS, sha256_of
 
-FORMAT_VERSION = 2  # 2: Adam saves m and v; the noise takes one stream per example
-META_KEYS = ("format", "config", "model", "dtype", "epoch", "step", "noise", "order_rng",
-             "binarize_rng", "partial")
+# 2: Adam saves m and v; the noise takes one stream per example.
+# 3: the data's identity and the arrays' checksums.
+FORMAT_VERSION = 3
+FORMATS_READ = (2, 3)
+META_KEYS = {2: ("format", "config", "model", "dtype", "epoch", "step", "noise", "order_rng",
+                 "binarize_rng", "partial")}
+META_KEYS[3] = (*META_KEYS[2], "data", "checksums")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# The optimizer buffers that are never negative, and why.
+NEVER_NEGATIVE = {"v": "Adam's v is a running mean of g^2"}
 CONFIG_KEYS = tuple(TrainConfig.__dataclass_fields__)
 STEP_COUNT = Number(integer=True, low=0)  # epochs and steps done
 STREAM = Number(integer=True, low=0, high=2**64 - 1)
@@ -62,10 +89,10 @@ def check_meta(meta):
     """Check the parsed meta document field by field; returns (its TrainConfig, layout): the
     arrays the checkpoint must hold, {key: (shape, dtype)}, shape None for a 1-D array of any
     length (the order of the examples)."""
-    if isinstance(meta, dict) and not _same(meta.get("format"), FORMAT_VERSION):
-        raise Problem(f"meta has format {meta.get('format')!r}; this minivae reads format "
-                      f"{FORMAT_VERSION}")
-    _keys(meta, "", META_KEYS)
+    if isinstance(meta, dict) and not any(_same(meta.get("format"), f) for f in FORMATS_READ):
+        raise Problem(f"meta has format {meta.get('format')!r}; this minivae reads formats "
+                      f"{' and '.join(map(str, FORMATS_READ))}")
+    _keys(meta, "", META_KEYS[meta["format"]] if isinstance(meta, dict) else META_KEYS[3])
     config = _config(meta["config"])
     arch = _architecture(meta["model"], config)
     if meta["dtype"] != config.dtype:
@@ -81,7 +108,11 @@ def check_meta(meta):
         _pcg64_state(meta[field], field)
     if meta["partial"] is not None:
         _partial(meta["partial"], config)
-    return config, _layout(arch, config, mid_epoch=meta["partial"] is not None)
+    layout = _layout(arch, config, mid_epoch=meta["partial"] is not None)
+    if meta["format"] >= 3:
+        _data(meta["data"], config)
+        _steps(meta, config)
+    return config, layout
 
 
 def check_member(key, shape, dtype, expected):
@@ -98,27 +129,61 @@ def check_member(key, shape, dtype, expected):
 
 
 def check_values(meta, arrays):
-    """What the arrays hold (`arrays`: {key: array}, keys and shapes already checked): every
-    parameter and optimizer state finite, the step count that of meta, the order a permutation
-    that leaves at least one batch of the epoch to train."""
+    """What the arrays hold (`arrays`: {key: array}, keys and shapes already checked): each the
+    content meta's checksums record under its name (format 3), every parameter and optimizer
+    state finite, Adam's v >= 0, the step count that of meta, the order a permutation of the
+    training set that leaves at least one batch of the epoch to train."""
+    if "checksums" in meta:
+        _same_contents(meta["checksums"], arrays)
     for key, array in arrays.items():
         if array.dtype.kind == "f" and not np.isfinite(array).all():
-            bad = np.argwhere(~np.isfinite(array))
-            first = tuple(int(i) for i in bad[0])
-            raise Problem(f"{key} holds {len(bad)} NaN or infinite values (the first at index "
-                          f"{first}): minivae stops a run whose loss is not finite and never "
-                          "saves such a state")
+            raise Problem(f"{key} holds {_counted(~np.isfinite(array), 'NaN or infinite values')}"
+                          ": minivae stops a run whose loss is not finite and never saves such "
+                          "a state")
+        buffer = key.partition("/")[2].partition(".")[0] if key.startswith("optim/") else None
+        # optim/v.3 -> "v"
+        if buffer in NEVER_NEGATIVE and (array < 0).any():
+            raise Problem(f"{key} holds {_counted(array < 0, 'negative values')}: "
+                          f"{NEVER_NEGATIVE[buffer]}, never negative (m and v may have been "
+                          "swapped)")
     if int(arrays["optim/t"]) != meta["step"]:
         raise Problem(f"optim/t is {int(arrays['optim/t'])} but meta step is {meta['step']}: "
                       "the optimizer takes one step per training step")
     if meta["partial"] is not None:
         order = arrays["array/order"]
+        if "data" in meta and len(order) != meta["data"]["train"]["examples"]:
+            raise Problem(f"array/order holds {len(order)} examples, but meta data.train holds "
+                          f"{meta['data']['train']['examples']}")
         if not np.array_equal(np.sort(order), np.arange(len(order))):
             raise Problem(f"array/order is not a permutation of 0..{len(order) - 1}")
         done = meta["partial"]["sums"]["seen"]
         if done >= len(order):
             raise Problem(f"meta partial.sums.seen is {done}, but the epoch has only "
                           f"{len(order)} examples: none would be left to train")
+
+
+def _same_contents(checksums, arrays):
+    """Each array is the content whose SHA-256 meta records under its name."""
+    _keys(checksums, "checksums", tuple(arrays))
+    for key, digest in checksums.items():
+        _sha256(digest, f"checksums.{key}")
+    named = {digest: key for key, digest in checksums.items()}
+    for key, array in arrays.items():
+        digest = sha256_of(array)
+        if digest == checksums[key]:
+            continue
+        if digest in named:
+            raise Problem(f"{key} holds what meta records for {named[digest]}: members were "
+                          "swapped under each other's names")
+        raise Problem(f"{key} does not hold what meta records for it (SHA-256 {digest[:12]}... "
+                      f"where meta has {checksums[key][:12]}...): it was edited after minivae "
+                      "wrote it")
+
+
+def _counted(bad, what):
+    """'3 <what> (the first at index (0, 2))' for a boolean array with 3 True elements."""
+    where = np.argwhere(bad)
+    return f"{len(where)} {what} (the first at index {tuple(int(i) for i in where[0])})"
 
 
 def parameter_shapes(arch):
@@ -198,6 +263,42 @@ def _partial(value, config):
     if not _same(sums["seen"], seen):
         raise Problem(f"meta partial.sums.seen is {sums['seen']!r}, but {value['next_batch']} "
                       f"batches of {config.batch_size} examples make {seen}")
+
+
+def _data(value, config):
+    """The identity of the data the run trains on: its name, each split's examples and SHA-256."""
+    _keys(value, "data", ("name", *SPLITS))
+    if value["name"] != config.dataset:
+        raise Problem(f"meta data.name {value['name']!r} is not its config's dataset "
+                      f"{config.dataset!r}")
+    for split in SPLITS:
+        _keys(value[split], f"data.{split}", ("examples", "sha256"))
+        _within(COUNT, value[split]["examples"], f"data.{split}.examples")
+        if config.limit is not None and value[split]["examples"] > config.limit:
+            raise Problem(f"meta data.{split}.examples is {value[split]['examples']}, more than "
+                          f"its config's limit {config.limit}")
+        _sha256(value[split]["sha256"], f"data.{split}.sha256")
+
+
+def _steps(meta, config):
+    """The step count is what the epochs and the batches done make (see the module docstring)."""
+    examples = meta["data"]["train"]["examples"]
+    per_epoch = math.ceil(examples / config.batch_size)
+    batches = 0 if meta["partial"] is None else meta["partial"]["next_batch"]
+    if batches >= per_epoch:
+        raise Problem(f"meta partial.next_batch is {batches}, but an epoch of {examples} "
+                      f"examples has {per_epoch} batches of {config.batch_size}")
+    expected = meta["epoch"] * per_epoch + batches
+    if meta["step"] != expected:
+        raise Problem(f"meta step is {meta['step']}, but {meta['epoch']} epochs of {per_epoch} "
+                      f"batches ({examples} examples, batch size {config.batch_size}) and "
+                      f"{batches} batches more make {expected}")
+
+
+def _sha256(value, field):
+    if not isinstance(value, str) or not SHA256.fullmatch(value):
+        raise Problem(f"meta {field} must be a SHA-256 (64 lowercase hexadecimal digits), got "
+                      f"{value!r}")
 
 
 def _layout(arch, config, mid_epoch):

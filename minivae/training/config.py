@@ -5,7 +5,9 @@
 
 Fields left at None take the defaults of the kind of dataset (below); then every field is checked
 against its limit (the kinds of limit are `minivae.limits`), so a batch size of 0 or an unknown
-model name stops here, before any data is read. The command line parses its flags with the same
+model name stops here, before any data is read, and stored as the plain Python value its limit
+gives: `TrainConfig(lr=np.float32(1e-3)).lr` is the float 0.0010000000474974513, the same number,
+which every checkpoint's JSON can hold. The command line parses its flags with the same
 limits, so `TrainConfig(batch_size=0)` and `minivae train --batch-size 0` are refused in the same
 words. The config is saved in every checkpoint, so a run directory always says how it was made.
 """
@@ -74,7 +76,10 @@ class TrainConfig:
             if isinstance(getattr(self, name), os.PathLike):
                 setattr(self, name, os.fspath(getattr(self, name)))
         self._check()
-        self.hidden = tuple(self.hidden)
+        for field in dataclasses.fields(self):  # NumPy scalars, Fractions: plain int or float
+            value = getattr(self, field.name)
+            if value is not None:
+                setattr(self, field.name, LIMITS[field.name].plain(value))
 
     def _check(self):
         """ConfigError naming the first field outside its limit."""

@@ -9,11 +9,13 @@ finished run is read back.
     run = load_run("runs/fashion")        # its config, its model with the trained weights, data
     rows = read_metrics("runs/fashion/metrics.jsonl")
 
-A directory that holds a checkpoint or metrics is resumed (--resume) or refused; it never gets a
-second run's rows appended to the first's. Each epoch's row is flushed to disk before that
-epoch's checkpoint is written, so on disk a checkpoint never lacks its row; a row past the
-checkpoint (the run stopped between the two) is dropped when the run resumes, by an atomic
-rewrite. What a killed atomic write left behind is removed when the next run starts there.
+A run directory is held by one run at a time (its run.lock: minivae.training.run_lock), from
+before its checks until it is closed or its process ends; a second run there is refused, naming
+the first. A directory that holds a checkpoint or metrics is resumed (--resume) or refused; it
+never gets a second run's rows appended to the first's. Each epoch's row is flushed to disk
+before that epoch's checkpoint is written, so on disk a checkpoint never lacks its row; a row
+past the checkpoint (the run stopped between the two) is dropped when the run resumes, by an
+atomic rewrite. What a killed atomic write left behind is removed when the next run starts there.
 """
 
 import dataclasses
@@ -31,12 +33,15 @@ from minivae.files import (
     atomic_write,
     file_kind,
     open_regular_file,
+    os_problem,
     remove_temporaries,
+    writing,
 )
 from minivae.models.autoencoder import Autoencoder
 from minivae.models.vae import VAE
-from minivae.training.checkpoint import load_checkpoint
+from minivae.training.checkpoint import load_checkpoint, missing_checkpoint
 from minivae.training.config import TrainConfig, resumed_config
+from minivae.training.run_lock import RunLock
 
 CHECKPOINT, METRICS = "checkpoint.npz", "metrics.jsonl"
 TEST_BINARIZATION_SEED = 12345  # the one fixed binarization of the test set
@@ -69,20 +74,35 @@ def prepare_data(config, train_set, test_set):
     return train_x.astype(config.dtype, copy=False), test_x.astype(config.dtype, copy=False)
 
 
+def claim_run_dir(out, resume):
+    """Take the run directory `out` for a run that starts (resume=False) or resumes there: check
+    that it is a directory (a new run creates it) and lock it; returns the RunLock, which the
+    run holds until it releases it or its process ends. Reads nothing in it."""
+    try:
+        kind = file_kind(out)
+    except OSError as err:
+        raise RunError(f"the run directory {out} cannot be read: {os_problem(err)}") from None
+    if kind not in (None, "a directory"):
+        raise RunError(f"the run directory {out} is {kind}, not a directory: choose another --out")
+    if kind is None and resume:
+        raise missing_checkpoint(os.path.join(out, CHECKPOINT))
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"cannot create the run directory {out}: {os_problem(err)}; or choose "
+                       "another --out") from None
+    return RunLock.take(out)
+
+
 def open_run_dir(config, resume):
-    """Check config.out before a run starts (resume=False) or resumes there, reading no data.
+    """Check config.out, which this run holds (claim_run_dir), before the run starts or resumes
+    there, reading no data.
 
     Returns (checkpoint, rows): the checkpoint to resume from and the metrics rows to keep, or
     (None, None) for a new run. A new run needs a directory without a checkpoint or metrics; a
     resumed one, a checkpoint whose run has config's settings (`resumed_config`) and a row for
     each epoch it completed."""
     out = config.out
-    try:
-        kind = file_kind(out)
-    except OSError as err:
-        raise RunError(f"the run directory {out} cannot be read ({err.strerror})") from None
-    if kind not in (None, "a directory"):
-        raise RunError(f"the run directory {out} is {kind}, not a directory: choose another --out")
     held = [name for name in (CHECKPOINT, METRICS) if os.path.lexists(os.path.join(out, name))]
     if not resume:
         if CHECKPOINT in held:
@@ -117,18 +137,15 @@ def read_saved_config(run_dir):
 
 
 def start_run_dir(out, rows):
-    """Make `out` ready for the run about to train there: create it, remove the temporary files
-    of writes killed midway, and (resuming) write back `rows`, the metrics kept. Returns the
-    names of the temporary files removed."""
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as err:
-        raise RunError(f"cannot create the run directory {out} ({err.strerror}): choose "
-                       "another --out") from None
+    """Make `out`, which this run holds, ready for it: remove the temporary files of writes
+    killed midway and (resuming) write back `rows`, the metrics kept. Returns the names of the
+    temporary files removed."""
     removed = remove_temporaries(out)
     path = os.path.join(out, METRICS)
     if rows is not None and (rows or os.path.lexists(path)):
-        with atomic_write(path, "w") as f:
+        kept = (f"it is kept as it was, and so is {CHECKPOINT}: once there is room, resume "
+                "again")
+        with writing(f"the rows of the epochs kept to {path}", kept), atomic_write(path, "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
     return removed
 

@@ -3,6 +3,8 @@
     config = TrainConfig(dataset="fashion-mnist", epochs=10, out="runs/fashion")
     rows = train(config)            # one dict of metrics per epoch
     rows = train(config, resume=True)   # continues from runs/fashion/checkpoint.npz
+    with Trainer(config) as trainer:    # holds runs/fashion (its run.lock) until the block ends
+        trainer.fit()
 
 Everything random in a run comes from `config.seed`: the initial weights, the order of the
 batches (a NumPy Generator), the noise z = mu + sigma * eps (the counter-based RNG) and the
@@ -12,7 +14,9 @@ numbers the uninterrupted run would have drawn and ends with the same weights.
 Each epoch appends one JSON line to <out>/metrics.jsonl (negative ELBO in nats per example):
 epoch, step, beta, train_loss (the mean objective recon + beta KL over the epoch),
 train_neg_elbo, test_neg_elbo, test_recon, test_kl, epoch_seconds. An autoencoder has no KL and
-no ELBO: its rows hold null for train_neg_elbo, test_neg_elbo and test_kl.
+no ELBO: its rows hold null for train_neg_elbo, test_neg_elbo and test_kl. A row or a checkpoint
+that cannot be written (the disk full, a file-size limit) ends the run with one line saying so;
+the last good checkpoint stays as it was.
 """
 
 import contextlib
@@ -29,10 +33,12 @@ from minivae.accel.graph_step import GraphStep
 from minivae.data import load_dataset
 from minivae.data.batches import binarize
 from minivae.errors import CheckpointError, MinivaeError, TrainingError
+from minivae.files import writing
 from minivae.models.optim import OPTIMIZERS, clip_grad_norm
 from minivae.rng import CounterRNG
 from minivae.training.checkpoint import check_same_architecture, save_checkpoint
 from minivae.training.config import TrainConfig
+from minivae.training.data_identity import check_same_batches, check_same_data, data_identity
 from minivae.training.evaluate import mean_elbo_terms
 from minivae.training.progress import ProgressBar
 from minivae.training.run_dir import (
@@ -40,6 +46,7 @@ from minivae.training.run_dir import (
     METRICS,
     append_metrics,
     build_model,
+    claim_run_dir,
     open_run_dir,
     prepare_data,
     start_run_dir,
@@ -58,17 +65,33 @@ class Trainer:
     The run's noise (`self.noise`, one stream per example of every batch) is its own, passed to
     every `model.loss` call: evaluating or sampling the model in between draws from other
     generators and leaves the training run exactly as it would have been.
+
+    A Trainer holds its run directory (minivae.training.run_lock) from its construction until
+    `close()`, the end of a `with Trainer(...)` block, or the end of the process.
     """
 
     def __init__(self, config, resume=False, progress=None, log=print):
+        config = dataclasses.replace(config)  # checked again: a field may have been set since
         self.config, self.log, self.progress = config, log, progress
         self.checkpoint_path = os.path.join(config.out, CHECKPOINT)
         self.metrics_path = os.path.join(config.out, METRICS)
+        self.lock = claim_run_dir(config.out, resume)  # one run at a time there, from now on
+        try:
+            self._build(resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self, resume):
+        """The run's data, model, optimizer and generators, restored when resuming."""
+        config = self.config
         # before any data is read: a new run needs an empty directory; a resumed one, a
         # checkpoint of the run `config` describes and the metrics rows of its epochs
         checkpoint, kept_rows = open_run_dir(config, resume)
         self.xp = backend.module_for_device(config.device)
         self.train_set, self.test_set = load_dataset(config.dataset, data_dir=config.data_dir)
+        self.data = data_identity(config.dataset, *(split.x[: config.limit] for split in (
+            self.train_set, self.test_set)))  # recorded in each checkpoint
         train_x, self.test_x = prepare_data(config, self.train_set, self.test_set)
         self.train_x = self.xp.asarray(train_x)  # to the device once; batches are cut there
         architecture = config.architecture(self.train_x.shape[1])
@@ -89,6 +112,16 @@ class Trainer:
         if removed:
             self.log(f"removed {len(removed)} temporary file(s) of writes killed midway in "
                      f"{config.out}: {', '.join(removed)}")
+
+    def close(self):
+        """Let another run have the run directory; the model and the data stay usable."""
+        self.lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     @property
     def steps_per_epoch(self):
@@ -149,7 +182,8 @@ class Trainer:
         self.partial = None
         # the row first, on disk before the checkpoint is written: a crash between the two
         # leaves one row too many, which a resume drops, never a checkpoint whose row is missing
-        append_metrics(self.metrics_path, row)
+        with writing(f"epoch {self.epoch}'s row to {self.metrics_path}", self._kept()):
+            append_metrics(self.metrics_path, row)
         self._save()
         return row
 
@@ -230,17 +264,34 @@ class Trainer:
                 next_batch=self.partial["next_batch"], seconds=self.partial["seconds"],
                 sums=self.sums.state_dict(),
             ),
+            data=self.data,
         )
         arrays = {} if self.partial is None else {"order": self.partial["order"]}
-        save_checkpoint(
-            self.checkpoint_path, meta, self.model.state_dict(), self.optimizer.state_dict(), arrays
-        )
+        with writing(self.checkpoint_path, self._kept()):
+            save_checkpoint(self.checkpoint_path, meta, self.model.state_dict(),
+                            self.optimizer.state_dict(), arrays)
+
+    def _kept(self):
+        """What a write that fails leaves on disk to go on from, and how, for its message."""
+        if os.path.exists(self.checkpoint_path):
+            return (f"the last good checkpoint, {self.checkpoint_path}, is kept: once there is "
+                    "room, run the same command with --resume to go on from it")
+        return ("no checkpoint had been written yet: once there is room, start the run again in "
+                "an empty directory")
 
     def _restore(self, checkpoint, architecture):
         """Continue from `checkpoint` (checked whole by training.checkpoint, its run's settings
         those of self.config by run_dir.open_run_dir): what is left to check needs the data."""
         meta, path = checkpoint.meta, checkpoint.path
         check_same_architecture(path, meta["model"], architecture)  # the data's input_dim
+        if "data" in meta:
+            check_same_data(path, meta["data"], self.data, self.log)
+        else:
+            self.log(f"resuming from {path}, of format 2, which records no identity of its data "
+                     "(its next checkpoint will): only the number of batches per epoch is "
+                     "compared with the data found now")
+            check_same_batches(path, meta, self.steps_per_epoch, self.config.dataset,
+                               self.config.batch_size)
         if meta["partial"] is not None and len(checkpoint.arrays["order"]) != len(self.train_x):
             raise CheckpointError(
                 f"checkpoint {path} stopped inside an epoch of {len(checkpoint.arrays['order'])} "
@@ -263,7 +314,8 @@ class Trainer:
 
 def train(config, resume=False, progress=None, log=print):
     """Build the run described by `config` and train it; returns the new metrics rows."""
-    return Trainer(config, resume=resume, progress=progress, log=log).fit()
+    with Trainer(config, resume=resume, progress=progress, log=log) as trainer:
+        return trainer.fit()
 
 
 class EpochSums:

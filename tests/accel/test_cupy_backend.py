@@ -76,6 +76,7 @@ def test_a_gpu_checkpoint_reads_back_on_the_cpu_and_resumes_on_either(tmp_path):
     x = on_cpu.test_x[:5]
     on_gpu = backend.to_numpy(trained.model.reconstruct(x))
     np.testing.assert_allclose(on_cpu.model.reconstruct(x), on_gpu, rtol=1e-10)
+    trained.close()  # the directory's lock, for the resumed runs
     quiet(dataclasses.replace(config, epochs=2, device="cpu"), resume=True).fit()
     quiet(dataclasses.replace(config, epochs=3), resume=True).fit()  # back on the GPU
     assert [row["epoch"] for row in read_metrics(tmp_path / "run" / "metrics.jsonl")] == [1, 2, 3]

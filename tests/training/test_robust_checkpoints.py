@@ -36,6 +36,7 @@ from support.checkpoint_files import (
     quiet,
     read_meta,
     tiny_config,
+    with_members,
     with_meta,
     write_archive,
     write_run,
@@ -410,7 +411,7 @@ def test_a_named_pipe_in_its_place_is_refused_at_once(tmp_path, capsys):
 @pytest.mark.parametrize(
     "change, expected",
     [(lambda m: [], "meta must be a JSON object with keys format, config, model,"),
-     (lambda m: {**m, "format": 1}, "meta has format 1; this minivae reads format 2"),
+     (lambda m: {**m, "format": 1}, "meta has format 1; this minivae reads formats 2 and 3"),
      (lambda m: {k: v for k, v in m.items() if k != "noise"}, "meta lacks noise"),
      (lambda m: {**m, "epoch": "1"}, "meta epoch must be an integer >= 0, got '1'"),
      (lambda m: {**m, "epoch": 1.0}, "meta epoch must be an integer >= 0, got 1.0"),
@@ -478,7 +479,7 @@ def test_a_zip_bomb_is_refused_before_it_inflates(run, tmp_path):
 def test_non_finite_parameters_are_refused_and_eval_says_so(run, capsys, bad):
     weight = np.load(io.BytesIO(members(run)["param/decoder.logvar.npy"]))
     weight[1] = bad
-    rewritten(run, lambda c: c.update({"param/decoder.logvar.npy": npy_member(weight)}))
+    with_members(run, {**members(run), "param/decoder.logvar.npy": npy_member(weight)})
     refused(run, "param/decoder.logvar holds 1 NaN or infinite values (the first at index (1,))")
     assert main(["eval", os.path.dirname(run)]) == 2
     err = capsys.readouterr().err
@@ -493,12 +494,13 @@ def test_the_writer_refuses_what_the_reader_would_and_keeps_the_checkpoint(run):
                        "already there, if any, is kept"):
         trainer._save()
     assert open(run, "rb").read() == before
-    assert sorted(os.listdir(os.path.dirname(run))) == ["checkpoint.npz", "metrics.jsonl"]
+    assert sorted(os.listdir(os.path.dirname(run))) == ["checkpoint.npz", "metrics.jsonl",
+                                                        "run.lock"]
 
 
 def test_a_mid_epoch_order_that_is_no_permutation_is_named(tmp_path):
     path = write_run(tmp_path / "mid", mid_epoch=True)
-    rewritten(path, lambda c: c.update({"array/order.npy": npy_member(np.zeros(12, np.int64))}))
+    with_members(path, {**members(path), "array/order.npy": npy_member(np.zeros(12, np.int64))})
     refused(path, "array/order is not a permutation of 0..11")
 
 

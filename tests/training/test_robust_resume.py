@@ -4,18 +4,22 @@ only the settings that say how the run goes on (config.MAY_CHANGE_ON_RESUME) may
 resume that is taken continues the run bit for bit."""
 
 import dataclasses
+import hashlib
 import os
+import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.checkpoint_files import quiet, tiny_config, write_run
+from support.checkpoint_files import as_format_2, quiet, read_meta, tiny_config, write_run
 
 from minivae.cli import main
+from minivae.data import load_dataset
 from minivae.data.idx import write_idx
 from minivae.data.sources import FILENAMES
 from minivae.errors import CheckpointError, ConfigError
+from minivae.training import trainer
 from minivae.training.checkpoint import load_checkpoint
 from minivae.training.config import MAY_CHANGE_ON_RESUME, TrainConfig, resumed_config
 from minivae.training.run_dir import read_metrics
@@ -154,21 +158,102 @@ def test_resuming_on_the_command_line_with_the_same_flags_is_bit_identical(tmp_p
     assert rows[0] == rows[1] and [r["epoch"] for r in rows[0]] == [1, 2, 3]
 
 
-def mnist_dir(path, images):
+def mnist_dir(path, images, test_images=None):
+    """MNIST's four files in `path`: `images` for training, `test_images` (default: the first
+    four of them) for testing, every label 0."""
     path.mkdir()
-    labels = np.zeros(len(images), np.uint8)
-    for name, array in zip(FILENAMES, (images, labels, images[:4], labels[:4]), strict=True):
+    test_images = images[:4] if test_images is None else test_images
+    labels, test_labels = (np.zeros(len(x), np.uint8) for x in (images, test_images))
+    for name, array in zip(FILENAMES, (images, labels, test_images, test_labels), strict=True):
         write_idx(path / name, array)
     return path
 
 
-def test_a_mid_epoch_resume_on_a_dataset_of_another_size_is_refused(tmp_path):
-    small = mnist_dir(tmp_path / "a", np.zeros((8, 2, 2), np.uint8))
+EIGHT = np.zeros((8, 2, 2), np.uint8)
+MNIST_FLAGS = ["--dataset", "mnist", "--likelihood", "bernoulli", "--batch-size", "4",
+               "--hidden", "3", "--latent-dim", "1", *QUIET]
+OTHER_DATA = {
+    "more examples": (np.zeros((12, 2, 2), np.uint8), None,
+                      "the training set holds 12 examples where the run was trained on 8"),
+    "fewer examples": (EIGHT[:7], None,
+                       "the training set holds 7 examples where the run was trained on 8"),
+    "one pixel": (np.where(np.arange(32).reshape(8, 2, 2) == 5, 255, 0).astype(np.uint8), None,
+                  "the training set's contents are not those the run was trained on (SHA-256 "),
+    "test set": (EIGHT, np.full((4, 2, 2), 7, np.uint8),
+                 "the test set's contents are not those the run was trained on (SHA-256 "),
+}
+
+
+@pytest.mark.parametrize("mid_epoch", [False, True], ids=["after an epoch", "mid-epoch"])
+@pytest.mark.parametrize("change", OTHER_DATA)
+def test_a_resume_on_other_data_is_refused_saying_what_differs(tmp_path, capsys, change,
+                                                                 mid_epoch):
+    images, test_images, expected = OTHER_DATA[change]
+    trained, other = mnist_dir(tmp_path / "a", EIGHT), mnist_dir(tmp_path / "b", images,
+                                                                 test_images)
+    out = tmp_path / "run"
+    if mid_epoch:
+        write_run(out, mid_epoch=True, dataset="mnist", limit=None, data_dir=str(trained),
+                  likelihood="bernoulli")
+    else:
+        assert main(["train", *MNIST_FLAGS, "--data-dir", str(trained), "--epochs", "1",
+                     "--out", str(out)]) == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    assert main(["train", *MNIST_FLAGS, "--data-dir", str(other), "--epochs", "2", "--out",
+                 str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+    assert f"checkpoint {out}/checkpoint.npz was trained on other mnist data than" in err
+    assert "resume with the data it was trained on (--data-dir)" in err
+    assert (out / "checkpoint.npz").read_bytes() == before
+    assert main(["train", *MNIST_FLAGS, "--data-dir", str(trained), "--epochs", "2", "--out",
+                 str(out), "--resume"]) == 0
+
+
+def test_the_data_are_recorded_by_name_examples_and_sha256(tmp_path):
+    meta = read_meta(write_run(tmp_path / "run"))
+    train, test = load_dataset("moons")
+    assert meta["data"] == {"name": "moons", **{
+        split: {"examples": 12, "sha256": hashlib.sha256(x[:12]).hexdigest()}
+        for split, x in (("train", train.x), ("test", test.x))}}
+
+
+def test_generated_data_that_differ_are_reported_not_refused(tmp_path, monkeypatch):
+    config = tiny_config(tmp_path / "run")
+    write_run(config.out)
+    load = trainer.load_dataset
+
+    def drawn_on_another_machine(*args, **kwargs):  # a sine rounded the other way in its last bit
+        train, test = load(*args, **kwargs)
+        train.x[3, 1] = np.nextafter(train.x[3, 1], np.inf)
+        return train, test
+
+    monkeypatch.setattr(trainer, "load_dataset", drawn_on_another_machine)
+    logged = []
+    with trainer.Trainer(dataclasses.replace(config, epochs=2), resume=True,
+                         log=logged.append) as resumed:
+        resumed.fit()
+    assert logged[0].startswith("note: the training set's contents are not those the run was "
+                                "trained on (SHA-256 ")
+    assert "The moons data are drawn by minivae" in logged[0]
+    assert [row["epoch"] for row in read_metrics(tmp_path / "run" / "metrics.jsonl")] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "mid_epoch, expected",
+    [(False, "checkpoint {out}/checkpoint.npz is after 1 epochs of 2 batches, but the mnist "
+      "training set now makes epochs of 3 batches"),
+     (True, "checkpoint {out}/checkpoint.npz stopped inside an epoch of 8 examples, but the "
+      "mnist training set now has 12")],
+    ids=["after an epoch", "mid-epoch"],
+)
+def test_a_format_2_resume_on_a_dataset_of_another_size_is_refused(tmp_path, mid_epoch,
+                                                                     expected):
+    small = mnist_dir(tmp_path / "a", EIGHT)
     large = mnist_dir(tmp_path / "b", np.zeros((12, 2, 2), np.uint8))
     config = tiny_config(tmp_path / "run", dataset="mnist", limit=None, data_dir=str(small),
                          likelihood="bernoulli")
-    write_run(config.out, mid_epoch=True, **{k: getattr(config, k) for k in
-              ("dataset", "limit", "data_dir", "likelihood")})
-    with pytest.raises(CheckpointError, match="stopped inside an epoch of 8 examples, but the "
-                       "mnist training set now has 12"):
-        quiet(dataclasses.replace(config, data_dir=str(large)), resume=True)
+    as_format_2(write_run(config.out, mid_epoch=mid_epoch, **{k: getattr(config, k) for k in
+                ("dataset", "limit", "data_dir", "likelihood")}))
+    with pytest.raises(CheckpointError, match=re.escape(expected.format(out=config.out))):
+        quiet(dataclasses.replace(config, data_dir=str(large), epochs=2), resume=True)

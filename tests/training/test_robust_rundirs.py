@@ -17,7 +17,7 @@ from minivae import files
 from minivae.cli import main
 from minivae.data import load_dataset
 from minivae.data.sources import FILENAMES
-from minivae.errors import DataError, MinivaeError, RunError
+from minivae.errors import DataError, MinivaeError, RunError, WriteError
 from minivae.training import run_dir
 from minivae.training.run_dir import METRIC_KEYS, read_metrics
 
@@ -69,7 +69,7 @@ def test_temporary_files_of_killed_writes_are_removed_when_a_run_starts(tmp_path
     from minivae.training.trainer import Trainer  # noqa: PLC0415
 
     Trainer(tiny_config(out, epochs=2), resume=True, log=logged.append).fit()
-    assert sorted(os.listdir(out)) == sorted(["checkpoint.npz", "metrics.jsonl", *kept,
+    assert sorted(os.listdir(out)) == sorted(["checkpoint.npz", "metrics.jsonl", "run.lock", *kept,
                                               ".metrics.jsonl.00000000000000aa.tmp"])
     assert "removed 2 temporary file(s) of writes killed midway" in logged[0]
 
@@ -114,7 +114,9 @@ def test_the_metrics_rewrite_on_resume_is_atomic(tmp_path, monkeypatch):
             yield type("Half", (), {"writelines": staticmethod(writelines)})()
 
     monkeypatch.setattr(run_dir, "atomic_write", dying_midway)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(WriteError, match=f"^cannot write the rows of the epochs kept to {out}/"
+                       r"metrics.jsonl: no space left on the device \(ENOSPC\): make room; it is "
+                       "kept as it was, and so is checkpoint.npz"):
         quiet(tiny_config(out, epochs=2), resume=True)
     assert (out / "metrics.jsonl").read_bytes() == before
     assert [name for name in os.listdir(out) if name.endswith(".tmp")] == []

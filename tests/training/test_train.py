@@ -81,6 +81,7 @@ def test_ctrl_c_mid_epoch_writes_a_checkpoint_and_resume_continues_exactly(tmp_p
     with pytest.raises(Interrupted, match="epoch 2, batch 4/10.*--resume"):
         trainer.fit()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    trainer.close()  # as the command line's run ends: the resumed run may have the directory
     Trainer(config(tmp_path, "stopped"), resume=True, log=lambda _: None).fit()
     assert_same_run(tmp_path / "whole", tmp_path / "stopped")
 
@@ -141,7 +142,7 @@ def test_resuming_with_another_architecture_is_refused_clearly(tmp_path):
 def test_checkpoint_writes_leave_no_temporary_files(tmp_path):
     cfg = config(tmp_path, epochs=2)
     train(cfg, log=lambda _: None)
-    assert sorted(os.listdir(cfg.out)) == ["checkpoint.npz", "metrics.jsonl"]
+    assert sorted(os.listdir(cfg.out)) == ["checkpoint.npz", "metrics.jsonl", "run.lock"]
     meta = load_checkpoint(os.path.join(cfg.out, "checkpoint.npz")).meta
     assert meta["epoch"] == 2 and meta["model"]["latent_dim"] == 4
 
