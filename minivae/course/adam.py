@@ -9,8 +9,9 @@ m and v of the steps before:
     theta = theta - lr m_hat / (sqrt(v_hat) + eps)
 
 The check calls it by position, adam_step(theta, g, m, v, t, lr, b1, b2, eps), step by step
-beside minivae's `optim.Adam` fed the same gradients: 40 steps with the usual settings (late
-enough for a bias correction dropped or frozen after a while to show), then 4 steps with lr 0.05,
+beside minivae's `optim.Adam` fed the same gradients: steps 3 to 42 with the usual settings (from
+a state Adam reached in two steps, so that m and v are not 0; late enough for a bias correction
+dropped or frozen after a while to show), then steps 1 to 4 with lr 0.05,
 b1 0.8, b2 0.9 and eps 0.1, large enough for eps's place to matter, then the teacher's runs
 (`minivae.course.cases`). Each step starts from minivae's state, and the update theta_new - theta
 is compared rather than theta itself, so that a small wrong step is not hidden by a large theta.
@@ -21,7 +22,7 @@ import types
 import numpy as np
 
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, Term, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 from minivae.models.optim import Adam
@@ -43,9 +44,9 @@ DIVIDED_BY_0 = ("A division by 0? At the first step, t = 1, the corrections 1 - 
 LATER = ("Only t changes from one step to the next, so look at what uses it: the bias "
          "corrections are 1 - b1^t and 1 - b2^t at every step t, however large (no cap, no "
          "value kept from an earlier step).")
-RUNS = [  # settings, theta's shape, steps, label
-    (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8), (2, 3), 40, ""),
-    (dict(lr=0.05, b1=0.8, b2=0.9, eps=0.1), (6,), 4, "with lr 0.05, b1 0.8, b2 0.9, eps 0.1"),
+RUNS = [  # settings, theta's shape, minivae's steps before the check, steps checked, label
+    (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8), (2, 3), 2, 40, ""),
+    (dict(lr=0.05, b1=0.8, b2=0.9, eps=0.1), (6,), 0, 4, "with lr 0.05, b1 0.8, b2 0.9, eps 0.1"),
 ]
 QUANTITIES = [
     Quantity("the update theta_new - theta", ("elements",), returned="theta",
@@ -89,9 +90,9 @@ MISTAKES = [
             "The denominator is the square root of v_hat: sqrt(v_hat) has the units of g, so the "
             "step has the units of lr.", "divides by v_hat, not by sqrt(v_hat)"),
     Mistake(UPDATE, lambda e: step(e, e.m1, e.v1, e.t + 1), OFF_BY_ONE,
-            "uses t + 1 in the bias corrections", when=lambda e: e.t == 1),
+            "uses t + 1 in the bias corrections", when=lambda e: e.t == e.first),
     Mistake(UPDATE, lambda e: step(e, e.m1, e.v1, e.t - 1), OFF_BY_ONE,
-            "uses t - 1 in the bias corrections", when=lambda e: e.t == 1),
+            "uses t - 1 in the bias corrections", when=lambda e: e.t == e.first),
     Mistake(UPDATE, lambda e: 0 * e.theta, "theta comes back unchanged: return the new theta.",
             "is 0: theta is returned as it came in"),
     Mistake("m", lambda e: e.m, UNCHANGED.format("m", "m = b1 m + (1 - b1) g"),
@@ -125,18 +126,19 @@ def runs():
     (theta, m, v) after it, from minivae's Adam fed the run's gradients."""
     rng = np.random.default_rng(5)
     drawn = []
-    for settings, shape, steps, label in RUNS:
+    for settings, shape, warmup, steps, label in RUNS:
         scale = 1.0 if settings["eps"] < 1e-3 else 0.2  # gradients near eps, where its place shows
-        gradients = scale * rng.normal(size=(steps, *shape))
-        drawn.append(run(settings, rng.normal(size=shape), gradients, label, ""))
+        gradients = scale * rng.normal(size=(warmup + steps, *shape))
+        drawn.append(run(settings, rng.normal(size=shape), gradients, warmup, label, ""))
     for label, why, inputs in teacher_cases("adam", CASE):
         settings = {k: inputs[k] for k in SETTINGS}
-        drawn.append(run(settings, inputs["theta"], inputs["gradients"], label, why))
+        drawn.append(run(settings, inputs["theta"], inputs["gradients"], 0, label, why))
     return drawn
 
 
-def run(settings, theta, gradients, label, why):
-    """(settings, label, why, records) of minivae's Adam from theta through `gradients`."""
+def run(settings, theta, gradients, warmup, label, why):
+    """(settings, label, why, records) of minivae's Adam from theta through `gradients`, the
+    steps after the first `warmup` recorded (so that m and v are not 0 at the first one)."""
     theta = Tensor(theta.copy(), requires_grad=True)
     adam = Adam([theta], lr=settings["lr"], betas=(settings["b1"], settings["b2"]),
                 eps=settings["eps"])
@@ -145,38 +147,44 @@ def run(settings, theta, gradients, label, why):
         before = (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())
         theta.grad = gradient.copy()
         adam.step()
-        records.append((t, before[0], gradient, before[1], before[2],
-                        (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())))
+        if t > warmup:
+            records.append((t, before[0], gradient, before[1], before[2],
+                            (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())))
     return settings, label, why, records
 
 
-def step_batch(settings, label, why, t):
-    """What to say at step t of a run: its label, and for a step after the first, that the
-    steps before it were right (compare stops at the first wrong step)."""
-    so_far = "" if t == 1 else ("step 1 of this run was right" if t == 2 else
-                                f"steps 1 to {t - 1} of this run were right")
+def step_batch(settings, label, why, t, first):
+    """What to say at step t of a run whose first checked step is `first`: its label, and after
+    that first step, that the steps before it were right (compare stops at the first wrong
+    step) and what changes from one step to the next."""
+    so_far = "" if t == first else (f"step {first} of this run was right" if t == first + 1 else
+                                    f"steps {first} to {t - 1} of this run were right")
     corrections = [("lr", settings["lr"]), ("1 - b1^t", 1 - settings["b1"] ** t),
                    ("1 - b2^t", 1 - settings["b2"] ** t)]
     return Batch({}, ", ".join(filter(None, [label, so_far])), DIVIDED_BY_0,
-                 why or (LATER if t > 1 else ""), constants=tuple(corrections))
+                 why or (LATER if t > first else ""), constants=tuple(corrections))
 
 
 @checked("adam", TEMPLATES)
 def check_adam_step(adam_step):
     """Check adam_step(theta, g, m, v, t, lr, b1, b2, eps) -> (theta, m, v) against optim.Adam."""
-    name, count, drawn = adam_step.name, 0, runs()
+    name, count, drawn, later = adam_step.name, 0, runs(), RoundingLater()
     for settings, label, why, records in drawn:
+        first = records[0][0]
         for t, theta, g, m, v, (theta1, m1, v1) in records:
             result = call(adam_step, theta, g, m, v, t, *(settings[k] for k in SETTINGS))
             got_theta, got_m, got_v = unpack(name, result, ["theta", "m", "v"])
-            e = types.SimpleNamespace(**settings, theta=theta, g=g, m=m, v=v, t=t, m1=m1, v1=v1,
+            e = types.SimpleNamespace(**settings, theta=theta, g=g, m=m, v=v, t=t, first=first,
+                                      m1=m1, v1=v1,
                                       m_hat=m1 / (1 - settings["b1"] ** t),
                                       v_hat=v1 / (1 - settings["b2"] ** t))
             update = (got_theta - theta).astype(got_theta.dtype)  # float32 stays float32
-            compare(f"{name} at step {t}", QUANTITIES, [update, got_m, got_v],
-                    [theta1 - theta, m1, v1], MISTAKES, e, step_batch(settings, label, why, t),
-                    first=(1, 2))
+            with later:
+                compare(f"{name} at step {t}", QUANTITIES, [update, got_m, got_v],
+                        [theta1 - theta, m1, v1], MISTAKES, e,
+                        step_batch(settings, label, why, t, first), first=(1, 2))
             count += 1
+    later.finish()
     return (f"{name} agrees with minivae's optim.Adam at each of {count} steps, in {len(drawn)} "
             "runs with different settings", "m, v and the update are right, bias corrections "
             "and eps included, late in a run too.")

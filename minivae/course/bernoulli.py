@@ -18,7 +18,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, Term, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.function import plain_forms
 from minivae.engine.tensor import Tensor
@@ -96,14 +96,16 @@ def quantity(x):
 @checked("bernoulli", TEMPLATES)
 def check_bernoulli_nll(bernoulli_nll):
     """Check bernoulli_nll(logits, x) -> -log p(x|z) per example, (B,)."""
-    name, draws = bernoulli_nll.name, batches()
+    name, draws, later = bernoulli_nll.name, batches(), RoundingLater()
     for batch in draws:
         logits, x = batch.inputs["logits"], batch.inputs["x"]
         loss = quantity(x)
         got = unpack(name, call(bernoulli_nll, logits, x), [loss.name])
         with np.errstate(all="ignore"):
             e = types.SimpleNamespace(l=logits, x=x, p=1 / (1 + np.exp(-logits)))
-        compare(name, [loss], got, [nll(logits, x)], MISTAKES, e, batch)
+        with later:
+            compare(name, [loss], got, [nll(logits, x)], MISTAKES, e, batch)
+    later.finish()
     return (f"{name} agrees with minivae's ops.bernoulli_nll on {len(draws)} batches: pixel "
             "intensities, binary pixels, one example, one pixel, and logits of size 38 to "
             "1000", "It works on logits and stays finite where sigmoid(l) rounds to 0 or 1 and "

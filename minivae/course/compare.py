@@ -15,14 +15,16 @@ value and the right one and, when they differ, describes the difference in this 
    averaged over an axis, not yet summed, or transposed;
 4. values that are inf or nan where the right ones are finite: an overflow, and for inputs drawn
    to provoke one (huge logits, say) the reason the batch was drawn for (`Batch.why_nonfinite`);
-5. agreement to float32's precision only (part of it computed in float32, or a form that loses
-   digits);
+5. agreement to float32's precision only (a small extra term, part of it computed in float32,
+   or a form that loses digits): a difference of rounding size, which a check reports only if no
+   other batch shows a bigger one (`RoundingLater`);
 6. how the values relate: a constant factor, named only when it is exact and simple (2, 1/2, -1,
    1/B, or a named constant of the inputs such as lr) and otherwise given as a number; a
    constant offset (log k, ...); transposed; or else which elements are wrong, with an example
    whose two numbers are shown to as many digits as it takes to tell them apart.
 
-Every comparison is in float64 with a tolerance far below any mistake (rtol 1e-7).
+Every comparison is in float64 with a tolerance far below any mistake and far below float32's
+rounding (rtol 1e-9), so that whatever was computed in float32 is told so, by every check alike.
 """
 
 import dataclasses
@@ -33,10 +35,10 @@ import numpy as np
 
 from minivae.course.verdict import WRONG, Finding, as_array
 
-RTOL, ATOL = 1e-7, 1e-10
+RTOL, ATOL = 1e-9, 1e-10
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-4, 1e-6  # what float32 arithmetic leaves of a right answer
 FLOAT64_WHY = ("Compute in float64 here: the check's inputs are float64 and it compares with the "
-               "right value to 1 part in 10^7, finer than float32's 7 significant digits, so "
+               "right value to 1 part in 10^9, far finer than float32's 7 significant digits, so "
                "that a wrong term that changes the result only a little is not taken for "
                "rounding.")
 CHANGES = [  # how a term of a formula goes wrong: its coefficient, and the words for it
@@ -131,7 +133,7 @@ def compare(name, quantities, got, expected, mistakes=(), inputs=None, batch=Non
     blamed = next((i for i in first if i in wrong), wrong[0])
     quantity = quantities[blamed]
     own = [m for m in mistakes if m.quantity == quantity.name]
-    what, why = describe(quantity, got[blamed], expected[blamed], own, inputs, batch)
+    what, why, rounding = describe(quantity, got[blamed], expected[blamed], own, inputs, batch)
     right = [q.name for i, q in enumerate(quantities) if i not in wrong]
     also_wrong = [quantities[i].name for i in wrong if i != blamed]
     asides = [batch.label] if batch.label else []
@@ -140,7 +142,30 @@ def compare(name, quantities, got, expected, mistakes=(), inputs=None, batch=Non
     elif also_wrong:
         asides.append(f"{' and '.join(also_wrong)} {'is' if len(also_wrong) == 1 else 'are'} "
                       "wrong too")
-    raise Finding(WRONG, f"{subject(quantity)} {what}", why, asides)
+    raise Finding(WRONG, f"{subject(quantity)} {what}", why, asides, rounding)
+
+
+class RoundingLater:
+    """Around each batch of a check's loop: a Finding of rounding size (the answer agrees only
+    to float32's precision) is kept, and raised by `finish` only if no later batch shows a
+    bigger difference, whose message says more (an eps added to sigma is a rounding-size
+    difference where sigma is 1, and a plain one where logvar = -40 makes sigma 2e-9)."""
+
+    def __init__(self):
+        self.kept = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, Finding) and error.rounding:
+            self.kept = self.kept or error
+            return True
+        return False
+
+    def finish(self):
+        if self.kept is not None:
+            raise self.kept
 
 
 def swapped_order(got, expected):
@@ -157,7 +182,28 @@ def swapped_order(got, expected):
 
 
 def describe(quantity, got, expected, mistakes, inputs, batch):
-    """(what, why): how `got` differs from `expected`, and the likely misconception."""
+    """(what, why, rounding): how `got` differs from `expected`, the likely misconception, and
+    whether the difference is of rounding size only."""
+    what, why = differences(quantity, got, expected, mistakes, inputs, batch)
+    if what is not None:
+        return what, why, False
+    if close(got, expected, FLOAT32_RTOL, ATOL):  # relative: 1e-6 is no rounding of 1e-9
+        bad = ~np.isclose(got, expected, rtol=RTOL, atol=ATOL)
+        relative = np.max(np.abs(got - expected)[bad] / np.maximum(np.abs(expected[bad]), ATOL))
+        digits = max(1, int(np.floor(-np.log10(relative))))
+        return (f"agrees with the right value to about {digits} significant digits only "
+                f"(relative differences up to {relative:.1e})", batch.why_wrong or (
+                    "Is a small number added that does not belong (an eps), or was part of it "
+                    "computed in float32 (astype(np.float32), np.float32(...)), or in a form that "
+                    f"loses digits (the difference of two nearly equal numbers)? {FLOAT64_WHY}"),
+                True)
+    what, why = relation(quantity, got, expected, batch)
+    return what, batch.why_wrong or why, False
+
+
+def differences(quantity, got, expected, mistakes, inputs, batch):
+    """(what, why) for a known mistake, a changed term, a wrong shape or values that are not
+    finite; (None, None) when the values are finite, of the right shape, and unexplained."""
     for mistake in mistakes:
         if mistake.when is not None and not mistake.when(inputs):
             continue
@@ -179,13 +225,7 @@ def describe(quantity, got, expected, mistakes, inputs, batch):
         kinds = " or ".join(sorted({str(v) for v in got[~finite]}))  # inf, -inf, nan
         what = f"is {kinds} at {np.sum(~finite)} of {got.size} elements"
         return what, batch.why_nonfinite or "Something overflowed: look for an exp or a log of 0."
-    if close(got, expected, FLOAT32_RTOL, FLOAT32_ATOL):
-        return ("agrees with the right value only to float32's precision, about 4 to 7 "
-                "significant digits", batch.why_wrong or "Was part of it computed in float32 "
-                "(astype(np.float32), np.float32(...)), or in a form that loses digits (the "
-                f"difference of two nearly equal numbers)? {FLOAT64_WHY}")
-    what, why = relation(quantity, got, expected, batch)
-    return what, batch.why_wrong or why
+    return None, None
 
 
 def wrong_value(compute, inputs):
@@ -209,9 +249,20 @@ def changed_term(quantity, got, expected, inputs):
         for coefficient, words in CHANGES:
             changed = {**values, term.label: coefficient * values[term.label]}
             value = wrong_value(lambda e, changed=changed: combine(e, changed), inputs)
-            if close(got, value) and not close(value, expected) and np.isfinite(value).any():
+            if close(got, value) and np.isfinite(value).any() and factor_of(
+                    value, expected) is None:
                 return words.format(term.label)
     return None
+
+
+def factor_of(value, expected):
+    """c if `value` is c times `expected` at every element (c fitted by least squares), else
+    None. `relation` says such a value better than a changed term can: a flipped sign of a
+    whole formula is not the sign of one of its terms."""
+    if value.shape != expected.shape or not np.any(expected != 0):
+        return None
+    factor = float(np.sum(value * expected) / np.sum(expected * expected))
+    return factor if np.isfinite(factor) and close(value, factor * expected) else None
 
 
 def shape_difference(quantity, got, expected):
@@ -256,10 +307,9 @@ def shape_difference(quantity, got, expected):
 def relation(quantity, got, expected, batch):
     """(what, why) for a result of the right shape and the wrong finite values."""
     got = got.astype(np.float64)
-    if got.size >= 2 and np.any(expected != 0):
-        factor = float(np.sum(got * expected) / np.sum(expected * expected))  # least squares
-        if np.isfinite(factor) and close(got, factor * expected):
-            return scaled(quantity, factor, batch)
+    factor = factor_of(got, expected) if got.size >= 2 else None
+    if factor is not None:
+        return scaled(quantity, factor, batch)
     difference = got - expected
     if got.size >= 2 and np.allclose(difference, difference.flat[0], rtol=0, atol=1e-9):
         return shifted(float(difference.flat[0]), batch)

@@ -46,7 +46,7 @@ class Outcome:
     result: object = None  # plain: arrays, numbers, None, Opaque, tuples and lists of them
     error: tuple = ()  # (exception type name, first line of its message) if it raised
     mutated: tuple = ()  # the positions of the arguments it changed in place
-    ran: tuple = ()  # minivae functions that ran during the call, "minivae.ops.vae.kl_terms"
+    ran: tuple = ()  # minivae functions run during the call, in the order of their first call
     profiler_replaced: bool = False  # the call replaced the profile function that watched it
 
 
@@ -64,13 +64,13 @@ def parameters(function):
 def invoke(function, args):
     """Call `function(*copies of args)` and report what it did, as an Outcome."""
     passed = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    ran = set()
+    ran = {}  # a dict for its order: "minivae.ops.vae.kl_terms" -> None
 
     def watch(frame, event, arg):
         if event == "call" and frame.f_code.co_filename.startswith(PACKAGE_DIR):
             code = frame.f_code
-            ran.add(f"{frame.f_globals.get('__name__', '?')}."
-                    f"{getattr(code, 'co_qualname', code.co_name)}")
+            ran[f"{frame.f_globals.get('__name__', '?')}."
+                f"{getattr(code, 'co_qualname', code.co_name)}"] = None
 
     previous, result, error = sys.getprofile(), None, ()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -85,7 +85,7 @@ def invoke(function, args):
             sys.setprofile(previous)
     mutated = tuple(i for i, (a, p) in enumerate(zip(args, passed, strict=True))
                     if isinstance(a, np.ndarray) and not same(a, p))
-    return Outcome(plain(result), error, mutated, tuple(sorted(ran)), replaced)
+    return Outcome(plain(result), error, mutated, tuple(ran), replaced)
 
 
 def same(a, b):

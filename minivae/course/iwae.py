@@ -22,7 +22,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, Term, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 
@@ -95,7 +95,7 @@ def batches():
 @checked("iwae", TEMPLATES)
 def check_iwae_bound(iwae_bound):
     """Check iwae_bound(log_px_z, log_pz, log_qz) -> L_k per example, (B,)."""
-    name, draws = iwae_bound.name, batches()
+    name, draws, later = iwae_bound.name, batches(), RoundingLater()
     for batch in draws:
         args = [batch.inputs[k] for k in ("log_px_z", "log_pz", "log_qz")]
         k, b = args[0].shape
@@ -109,8 +109,10 @@ def check_iwae_bound(iwae_bound):
         got = unpack(name, call(iwae_bound, *args), [quantity.name])
         e = types.SimpleNamespace(**batch.inputs, log_w=log_w)
         constants = (("log k", math.log(k)), ("k", float(k)))
-        compare(name, [quantity], got, [log_mean_exp(log_w)], MISTAKES, e,
-                dataclasses.replace(batch, constants=constants))
+        with later:
+            compare(name, [quantity], got, [log_mean_exp(log_w)], MISTAKES, e,
+                    dataclasses.replace(batch, constants=constants))
+    later.finish()
     return (f"{name} agrees with minivae's log-sum-exp over the samples, less log k, on "
             f"{len(draws)} batches", "It stays finite for log weights near -1500 and near "
             "+1000, where exp(log w) underflows and overflows, and for examples far apart.")

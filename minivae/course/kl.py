@@ -19,7 +19,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, Term, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import (FLAGGED, NOT_DONE, RIGHT, WRONG, Finding, Template, call,
                                     checked, unpack)
@@ -97,8 +97,9 @@ def batches():
     far = np.array([[-800.0, -40, -15, 12], [20, 40, 300, -3]])
     extreme = Batch({"mu": rng.normal(0, 1.5, far.shape), "logvar": far},
                     "for logvar from -800 to 300",
-                    "exp(logvar) underflows to 0 below about -745, and log(0) is -inf: use "
-                    "logvar itself where the formula has log sigma^2.", FAR_FROM_0,
+                    "exp(logvar) underflows to 0 below about -745, where its log is -inf, and "
+                    "overflows above 709 (above 88 in float32): use logvar itself where the "
+                    "formula has log sigma^2, in float64.", FAR_FROM_0,
                     gradcheck=False)
     return [*ordinary, extreme, *(Batch(inputs, label, why_wrong=why, gradcheck=False)
                                   for label, why, inputs in teacher_cases("kl", CASE))]
@@ -117,22 +118,26 @@ def minivae_gradient(mu, logvar):
 
 
 def check_value(kl_closed_form, draws):
-    name = kl_closed_form.name
+    name, later = kl_closed_form.name, RoundingLater()
     for batch in draws:
         mu, logvar = batch.inputs["mu"], batch.inputs["logvar"]
         got = unpack(name, call(kl_closed_form, mu, logvar), ["the KL"])
-        expected = [kl_terms(mu, np.exp(logvar), logvar)]
-        compare(name, [KL], got, expected, MISTAKES, namespace(batch), batch)
+        with later:
+            compare(name, [KL], got, [kl_terms(mu, np.exp(logvar), logvar)], MISTAKES,
+                    namespace(batch), batch)
+    later.finish()
 
 
 def check_gradient(kl_gradient, draws):
     """Against minivae's backward pass, then by gradcheck as the backward of minivae's KL."""
-    name = kl_gradient.name
+    name, later = kl_gradient.name, RoundingLater()
     for batch in draws:
         mu, logvar = batch.inputs["mu"], batch.inputs["logvar"]
         got = unpack(name, call(kl_gradient, mu, logvar), ["dmu", "dlogvar"])
-        compare(name, [DMU, DLOGVAR], got, minivae_gradient(mu, logvar), MISTAKES,
-                namespace(batch), batch)
+        with later:
+            compare(name, [DMU, DLOGVAR], got, minivae_gradient(mu, logvar), MISTAKES,
+                    namespace(batch), batch)
+    later.finish()
 
     def forward(ctx, mu, logvar):
         ctx.save_for_backward(mu, logvar)

@@ -18,7 +18,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
@@ -85,13 +85,15 @@ def quantities(batch):
 @checked("linear", TEMPLATES)
 def check_linear_backward(linear_backward):
     """Check linear_backward(g, x, weight) -> (grad_x, grad_weight, grad_bias)."""
-    name, draws = linear_backward.name, batches()
+    name, draws, later = linear_backward.name, batches(), RoundingLater()
     for batch in draws:
         g, x, weight = (batch.inputs[k] for k in ("g", "x", "weight"))
         got = unpack(name, call(linear_backward, g, x, weight, why_error=SHAPES), NAMES)
         expected = minivae_gradients(g, x, weight, batch.inputs["bias"])
-        compare(name, quantities(batch), got, expected, MISTAKES,
-                types.SimpleNamespace(**batch.inputs), batch)
+        with later:
+            compare(name, quantities(batch), got, expected, MISTAKES,
+                    types.SimpleNamespace(**batch.inputs), batch)
+    later.finish()
 
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)

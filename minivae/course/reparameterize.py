@@ -19,7 +19,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
-from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, compare
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
@@ -94,12 +94,14 @@ def minivae_gradients(g, mu, logvar, eps):
 @checked("reparameterize", TEMPLATES)
 def check_reparameterize_backward(reparameterize_backward):
     """Check reparameterize_backward(g, mu, logvar, eps) -> (grad_mu, grad_logvar)."""
-    name, draws = reparameterize_backward.name, batches()
+    name, draws, later = reparameterize_backward.name, batches(), RoundingLater()
     for batch in draws:
         args = [batch.inputs[k] for k in ("g", "mu", "logvar", "eps")]
         got = unpack(name, call(reparameterize_backward, *args), NAMES)
-        compare(name, [GRAD_MU, GRAD_LOGVAR], got, minivae_gradients(*args), MISTAKES,
-                namespace(batch), batch)
+        with later:
+            compare(name, [GRAD_MU, GRAD_LOGVAR], got, minivae_gradients(*args), MISTAKES,
+                    namespace(batch), batch)
+    later.finish()
 
     def forward(ctx, mu, logvar, eps):
         ctx.save_for_backward(mu, logvar, eps)

@@ -65,19 +65,22 @@ class Finding(Exception):
     """Raised inside a check at the first thing wrong; `checked` turns it into a Verdict.
 
     what: the first line, what is wrong with which quantity; asides: short notes said after it in
-    parentheses ("dmu is right"); why: the likely misconception, a sentence.
+    parentheses ("dmu is right"); why: the likely misconception, a sentence; rounding: the
+    difference is of rounding size, which a check reports only if no other input shows more
+    (`compare.RoundingLater`).
     """
 
-    def __init__(self, status, what, why="", asides=()):
+    def __init__(self, status, what, why="", asides=(), rounding=False):
         super().__init__(what)
         self.status, self.what, self.why, self.asides = status, what, why, tuple(asides)
+        self.rounding = rounding
 
     def line(self):
         """The first line, less its prefix: what, then the asides."""
         return self.what + (f" ({'; '.join(self.asides)})" if self.asides else "")
 
     def adding(self, aside):
-        return Finding(self.status, self.what, self.why, [*self.asides, aside])
+        return Finding(self.status, self.what, self.why, [*self.asides, aside], self.rounding)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +146,8 @@ def with_names_aside(finding, learners):
         return finding
     for learner in learners:
         names = learner.renamed()
-        if names and finding.what.startswith(learner.name):
+        if names and finding.what.startswith(learner.name) and not finding.what.startswith(
+                f"{learner.name} takes"):  # a message about its parameters says it already
             return finding.adding(f"its parameters are named ({', '.join(names)}) where the "
                                   f"template has ({', '.join(learner.template.parameters)}): "
                                   "the check passes them by position, in the template's order")
@@ -185,6 +189,10 @@ def call(learner, *args, why_error=SHAPES_HINT):
                       "answer that calls minivae's proves nothing.")
     if outcome.error:
         shapes = ", ".join(str(a.shape) for a in args if isinstance(a, np.ndarray))
+        if outcome.error[0] in ("NameError", "UnboundLocalError"):
+            why_error = ("A name your function uses is not defined where it runs: use its "
+                         f"parameters ({', '.join(learner.template.parameters)}), NumPy as np, "
+                         "and names defined above it in the notebook.")
         raise Finding(WRONG, f"{name} raised {outcome.error[0]}: {outcome.error[1]} (on inputs "
                       f"of shapes {shapes})", why_error)
     if outcome.mutated:
