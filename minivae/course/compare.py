@@ -112,15 +112,8 @@ def compare(name, quantities, got, expected, mistakes=(), inputs=None, batch=Non
     """
     batch = batch or Batch({})
     got = [as_array(g) for g in got]
-    subject = (lambda q: name if len(quantities) == 1 else f"{name}: {q.name}")
-    single = [i for i, g in enumerate(got) if g.dtype.itemsize < 8]  # float16 or float32
-    if single:
-        i = single[0]
-        agrees = close(got[i], expected[i], FLOAT32_RTOL, FLOAT32_ATOL)
-        raise Finding(WRONG, f"{subject(quantities[i])} is {got[i].dtype}, not float64",
-                      FLOAT64_WHY, [batch.label] * bool(batch.label) + [
-                          "to float32's precision it is the right value" if agrees else
-                          "it also differs from the right value by more than float32's rounding"])
+    subjects = [name if len(quantities) == 1 else f"{name}: {q.name}" for q in quantities]
+    refuse_single_precision(subjects, got, expected, batch)
     wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if not close(g, e)]
     if not wrong:
         return
@@ -142,7 +135,7 @@ def compare(name, quantities, got, expected, mistakes=(), inputs=None, batch=Non
     elif also_wrong:
         asides.append(f"{' and '.join(also_wrong)} {'is' if len(also_wrong) == 1 else 'are'} "
                       "wrong too")
-    raise Finding(WRONG, f"{subject(quantity)} {what}", why, asides, rounding)
+    raise Finding(WRONG, f"{subjects[blamed]} {what}", why, asides, rounding)
 
 
 class RoundingLater:
@@ -166,6 +159,19 @@ class RoundingLater:
     def finish(self):
         if self.kept is not None:
             raise self.kept
+
+
+def refuse_single_precision(subjects, got, expected, batch):
+    """The float32 policy: a result in float32 (or float16) is a Finding, whatever its values,
+    which the message says are or are not right to float32's precision."""
+    for subject, g, e in zip(subjects, got, expected, strict=True):
+        if g.dtype.itemsize < 8:
+            agrees = close(g, e, FLOAT32_RTOL, FLOAT32_ATOL)
+            raise Finding(WRONG, f"{subject} is {g.dtype}, not float64", FLOAT64_WHY,
+                          [batch.label] * bool(batch.label) + [
+                              "to float32's precision it is the right value" if agrees else
+                              "it also differs from the right value by more than float32's "
+                              "rounding"])
 
 
 def swapped_order(got, expected):

@@ -34,7 +34,6 @@ lists what the grader cannot prevent).
 """
 
 import argparse
-import ast
 import os
 import sys
 from pathlib import Path
@@ -42,37 +41,25 @@ from pathlib import Path
 from minivae.course.cases import ENVIRONMENT
 from minivae.course.exercises import EXERCISES
 from minivae.course.remote import Worker, WorkerFailed
-from minivae.course.submission import code_cells, plan, touched, without_magics
+from minivae.course.submission import code_cells, parse, plan, touched
 
 SUFFIXES = (".py", ".ipynb")
 TIMEOUT = 60  # seconds for one exercise of one submission: its statements and every call
 
 
-def defined_names(cells):
-    """Every name a cell binds or changes at its top level (cells that do not parse: none)."""
-    names = set()
-    for cell in cells:
-        try:
-            tree = ast.parse(without_magics(cell))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            names |= touched(node)
-    return names
-
-
-def expected_exercises(name, cells):
+def expected_exercises(name, parsed):
     """The exercises of the notebook a file is named after; else those whose functions it has."""
     number = name[:2] if name[:2].isdigit() and name[2:3] == "_" else None
     if number and any(e.notebook == number for e in EXERCISES):
         return [e for e in EXERCISES if e.notebook == number]
-    names = defined_names(cells)
+    names = {name for tree in parsed.trees for node in tree.body for name in touched(node)}
     return [e for e in EXERCISES if names & set(e.functions)]
 
 
-def grade_exercise(exercise, cells, timeout=TIMEOUT):
-    """(status, message) of one exercise of a submission's cells, and the problems found."""
-    planned = plan(cells, exercise.functions, exercise.check.__name__)
+def grade_exercise(exercise, parsed, timeout=TIMEOUT):
+    """(status, message) of one exercise of a submission's Parsed cells, and the problems its
+    statements met when the worker ran them."""
+    planned = plan(parsed, exercise.functions, exercise.check.__name__)
     try:
         with Worker(planned, exercise.functions, timeout) as worker:
             absent = [f for f, remote in worker.functions.items() if remote is None]
@@ -81,15 +68,18 @@ def grade_exercise(exercise, cells, timeout=TIMEOUT):
             verdict = exercise.check(*(worker.functions[f] for f in exercise.functions))
             return (verdict.status, verdict.message), worker.problems
     except WorkerFailed as failed:
-        return ("error", str(failed)), list(planned.problems)
+        return ("error", str(failed)), []
 
 
 def grade_text(text, suffix, name="submission", timeout=TIMEOUT):
     """{exercise name: (status, message)} for one submission's text, and the problems found."""
-    cells = code_cells(text, suffix)
-    results, problems = {}, []
-    for exercise in expected_exercises(name, cells):
-        results[exercise.name], found = grade_exercise(exercise, cells, timeout)
+    try:
+        parsed = parse(code_cells(text, suffix))
+    except (ValueError, KeyError, TypeError) as error:  # an .ipynb that is not a notebook
+        return {}, [f"not a notebook: {type(error).__name__}: {error}"]
+    results, problems = {}, list(parsed.problems)
+    for exercise in expected_exercises(name, parsed):
+        results[exercise.name], found = grade_exercise(exercise, parsed, timeout)
         problems += [p for p in found if p not in problems]
     return results, problems
 

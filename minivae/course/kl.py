@@ -21,8 +21,17 @@ from minivae import ops
 from minivae.course.cases import Case, teacher_cases
 from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import (FLAGGED, NOT_DONE, RIGHT, WRONG, Finding, Template, call,
-                                    checked, unpack)
+from minivae.course.verdict import (
+    FLAGGED,
+    NOT_DONE,
+    RIGHT,
+    WRONG,
+    Finding,
+    Template,
+    call,
+    checked,
+    unpack,
+)
 from minivae.engine.tensor import Tensor
 from minivae.ops.vae import kl_terms
 

@@ -39,8 +39,7 @@ class Worker:
         self.replies = queue.Queue()
         threading.Thread(target=self.read, daemon=True).start()
         self.send({"cells": plan.cells, "run": plan.run, "functions": list(functions)})
-        problems, defined = setup_of(self.next_reply(), functions)
-        self.problems = [*plan.problems, *problems]
+        self.problems, defined = setup_of(self.next_reply(), functions)
         self.functions = {name: RemoteFunction(self, name, defined[name]) if name in defined
                           else None for name in functions}
 
@@ -82,8 +81,9 @@ class Worker:
             self.close()
             status = self.process.returncode
         self.stderr.seek(0)
-        lines = self.stderr.read().decode(errors="replace").strip().split("\n")
-        return f"the grading process failed: {lines[-1] or f'exit status {status}'}"
+        last = self.stderr.read().decode(errors="replace").strip().split("\n")[-1]
+        return (f"the worker process ended with exit status {status}"
+                + (f"; the last line it wrote: {last[:200]!r}" if last else ""))
 
     def call(self, name, args):
         self.send({"function": name, "args": tuple(args)})

@@ -29,12 +29,20 @@ MAGIC = ("%", "!")  # IPython's line magics and shell escapes: no Python, commen
 
 
 @dataclasses.dataclass(frozen=True)
+class Parsed:
+    """A notebook's code cells, read: those that parse, and what is wrong with the others."""
+
+    cells: tuple  # ("code cell 3", source) of every code cell that parses, in order
+    trees: tuple  # the ast.Module of each
+    problems: tuple  # cells that do not parse, as "code cell 3: SyntaxError at line 2: ..."
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """What the worker runs: the cells' sources, and which statements of which cells."""
 
-    cells: tuple  # (label, source) of every code cell that parses, in order
+    cells: tuple  # Parsed.cells
     run: tuple  # (index into cells, (statement indices, ...)) in order
-    problems: tuple  # cells that do not parse, as "code cell 3: SyntaxError at line 2: ..."
 
 
 def code_cells(text, suffix):
@@ -72,18 +80,25 @@ def calls(tree, name):
     return False
 
 
-def plan(cells, functions, check_name, label="submission"):
-    """The Plan that defines `functions` as the statements above the first call of `check_name`
-    do."""
-    parsed, problems = [], []
+def parse(cells):
+    """The cells as Parsed: each compiled once, here, so that a SyntaxError is told once."""
+    kept, trees, problems = [], [], []
     for index, cell in enumerate(cells):
-        source, where = without_magics(cell), f"{label}, code cell {index}"
+        source, where = without_magics(cell), f"code cell {index}"
         try:
             compile(source, where, "exec", dont_inherit=True)
-            parsed.append((where, source, ast.parse(source)))
         except SyntaxError as error:
-            problems.append(f"code cell {index}: SyntaxError at line {error.lineno}: {error.msg}")
-    statements = [(i, j, node) for i, (_, _, tree) in enumerate(parsed)
+            problems.append(f"{where}: SyntaxError at line {error.lineno}: {error.msg}")
+            continue
+        kept.append((where, source))
+        trees.append(ast.parse(source))
+    return Parsed(tuple(kept), tuple(trees), tuple(problems))
+
+
+def plan(parsed, functions, check_name):
+    """The Plan that defines `functions` as the statements above the first call of `check_name`
+    do, in the Parsed cells."""
+    statements = [(i, j, node) for i, tree in enumerate(parsed.trees)
                   for j, node in enumerate(tree.body)]
     check = next((k for k, (_, _, node) in enumerate(statements) if calls(node, check_name)),
                  len(statements))
@@ -101,8 +116,7 @@ def plan(cells, functions, check_name, label="submission"):
     run = {}
     for i, j in reversed(kept):
         run.setdefault(i, []).append(j)
-    return Plan(tuple((where, source) for where, source, _ in parsed),
-                tuple((i, tuple(js)) for i, js in run.items()), tuple(problems))
+    return Plan(parsed.cells, tuple((i, tuple(js)) for i, js in run.items()))
 
 
 def scopes(node):

@@ -23,6 +23,7 @@ class Planted:
     edits: tuple  # (old, new) pairs, applied in the cell that defines the exercise's functions
     says: str  # a phrase the check's message must contain
     status: str = "not yet"  # the Verdict's status
+    kind: str = "misconception"  # or the class of problem it stands for (`of_kind`)
 
     @property
     def id(self):
@@ -32,6 +33,12 @@ class Planted:
 def planted(exercise, *edits_and_phrase, status="not yet"):
     *pairs, says = edits_and_phrase
     return Planted(exercise, tuple(pairs), says, status)
+
+
+def of_kind(kind, *mistakes):
+    """The mistakes, marked as standing for a class of problem: "input" (only an edge case
+    shows it), "float32", "parameters", "in place", "term", "factor", "minivae's code"."""
+    return [dataclasses.replace(mistake, kind=kind) for mistake in mistakes]
 
 
 KL = "np.exp(logvar) - 1 - logvar"
@@ -154,7 +161,8 @@ MISTAKES = [
             "The prior's log p(z_i) is part of log w_i"),
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
-    # -- inputs the ordinary batches never try ------------------------------------------
+] + of_kind(  # inputs the ordinary batches never try
+    "input",
     planted("kl", (KL + ")", KL + ").squeeze()"), "for a batch of one example"),
     planted("kl", ("- 1 - logvar)", "- 1 - np.clip(logvar, -20, 20))"), "Clipping logvar"),
     planted("kl", (KL, "np.exp(logvar) - 1 - np.log(np.exp(logvar))"),
@@ -172,25 +180,34 @@ MISTAKES = [
             "steps 3 to 10 of this run were right"),
     planted("adam", ("m_hat = m / (1 - b1**t)", "m_hat = m / (1 - b1**t) if t < 20 else m"),
             "steps 3 to 19 of this run were right"),
-    # -- float32 --------------------------------------------------------------------------
+) + of_kind(
+    "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
     planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
-    # -- messages that must be true: parameters, in-place changes, terms, factors ----------
+) + of_kind(  # messages that must be true: about the parameters, not the shapes
+    "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
             "the check calls it with 9 arguments by position"),
     planted("adam", (DEFAULTS, "lr=1e-3, beta1=0.9, b2=0.999, eps=1e-8"),
             "its parameters are named (theta, g, m, v, t, lr, beta1, b2, eps)"),
     planted("linear", ("def linear_backward(g, x, weight)", "def linear_backward(x, weight, g)"),
             "takes the template's parameters in another order"),
+) + of_kind(
+    "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
             "changes its argument m in place"),
+) + of_kind(  # "wrong at N of M elements" no more: the term that is wrong
+    "term",
     planted("adam", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat)"), "leaves out the term eps"),
-    planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
     planted("iwae", ("log_px_z + log_pz - log_qz", "log_px_z - log_pz - log_qz"),
             "has the term log p(z_i) with the wrong sign"),
     planted("bernoulli", (NLL, "softplus.sum(axis=1)"), "leaves out the term -x l"),
     planted("kl", ("0.5 * (mu**2 + ", "0.5 * ("), "leaves out the term mu^2 / 2"),
-    # -- minivae's own code, called for the answer ------------------------------------------
+) + of_kind(  # an exact factor named only when it is simple or a named constant
+    "factor",
+    planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
+) + of_kind(
+    "minivae's code",
     planted("kl", ("return 0.5 * (mu**2 + " + KL + ")",
                    "from minivae.ops.vae import kl_terms\n    return kl_terms(mu, np.exp(logvar), "
                    "logvar)"), "runs minivae's own code (minivae.ops.vae.kl_terms)",
@@ -203,4 +220,4 @@ MISTAKES = [
                        "    ops.linear(xt, wt, bt).backward(g)\n"
                        "    return xt.grad, wt.grad, bt.grad"),
             "runs minivae's own code (minivae.", status="flagged"),
-]
+)
