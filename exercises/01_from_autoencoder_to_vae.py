@@ -210,6 +210,8 @@ plt.show()
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def kl_closed_form(mu, logvar):
     """KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (mu^2 + sigma^2 - 1 - logvar), elementwise."""
     # YOUR CODE HERE

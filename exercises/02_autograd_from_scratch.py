@@ -427,6 +427,8 @@ plt.show()
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def linear_backward(g, x, weight):
     """(dL/dx, dL/dW, dL/db) of y = x W + b, from g = dL/dy (B, O), x (B, I) and W (I, O)."""
     # YOUR CODE HERE

@@ -99,6 +99,8 @@ except minivae.MinivaeError as error:
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def reparameterize_backward(g, mu, logvar, eps):
     """(dL/dmu, dL/dlogvar) of z = mu + exp(logvar / 2) * eps, from g = dL/dz; all (B, L)."""
     ### BEGIN SOLUTION
