@@ -42,6 +42,7 @@ from minivae.course.cases import ENVIRONMENT
 from minivae.course.exercises import EXERCISES
 from minivae.course.remote import Worker, WorkerFailed
 from minivae.course.submission import code_cells, parse, plan, touched
+from minivae.errors import MinivaeError
 
 SUFFIXES = (".py", ".ipynb")
 TIMEOUT = 60  # seconds for one exercise of one submission: its statements and every call
@@ -122,8 +123,12 @@ def main(argv=None):
     if not files:
         print(f"no .py or .ipynb files under {folder}", file=sys.stderr)
         return 1
-    rows = [(str(p.relative_to(folder)), grade_text(p.read_text(), p.suffix, p.name,
-                                                     args.timeout)) for p in files]
+    try:
+        rows = [(str(p.relative_to(folder)), grade_text(p.read_text(), p.suffix, p.name,
+                                                         args.timeout)) for p in files]
+    except MinivaeError as error:  # the teacher's cases file: one line, what to mend
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
     print(table(rows))
     return 0
 

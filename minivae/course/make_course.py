@@ -37,7 +37,7 @@ from minivae.course.exercises import EXERCISES
 from minivae.course.make_exercises import regions
 from minivae.errors import MinivaeError
 
-CONFIG = '''"""nbgrader's configuration for the minivae course (python -m minivae.course.make_course)."""
+CONFIG = '''"""nbgrader's settings for the minivae course (minivae.course.make_course)."""
 
 c = get_config()  # noqa: F821 (nbgrader defines it)
 c.CourseDirectory.course_id = "minivae"

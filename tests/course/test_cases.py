@@ -75,6 +75,11 @@ def test_the_grader_reads_the_cases_it_is_given(tmp_path):
     assert plain.stdout.split("\n")[1].split()[1:3] == ["right", "."]
     assert told.stdout.split("\n")[1].split()[1:4] == ["not", "yet", "."]
     assert "for mu = 1000" in told.stdout
+    cases.write_text(json.dumps({"kl": [{"mu": [[1.0]]}]}))
+    refused = subprocess.run(command + ["--cases", str(cases)], capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith(f"grade: {cases}: case 1 of 'kl': missing: logvar")
 
 
 @pytest.mark.parametrize("cases, says", [
