@@ -198,11 +198,10 @@ def describe(quantity, got, expected, mistakes, inputs, batch):
         relative = np.max(np.abs(got - expected)[bad] / np.maximum(np.abs(expected[bad]), ATOL))
         digits = max(1, int(np.floor(-np.log10(relative))))
         return (f"agrees with the right value to about {digits} significant digits only "
-                f"(relative differences up to {relative:.1e})", batch.why_wrong or (
-                    "Is a small number added that does not belong (an eps), or was part of it "
-                    "computed in float32 (astype(np.float32), np.float32(...)), or in a form that "
-                    f"loses digits (the difference of two nearly equal numbers)? {FLOAT64_WHY}"),
-                True)
+                f"(relative differences up to {relative:.1e})", "Is a small number added that "
+                "does not belong (an eps), or was part of it computed in float32 "
+                "(astype(np.float32), np.float32(...)), or in a form that loses digits (the "
+                f"difference of two nearly equal numbers)? {FLOAT64_WHY}", True)
     what, why = relation(quantity, got, expected, batch)
     return what, batch.why_wrong or why, False
 

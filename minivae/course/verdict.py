@@ -170,7 +170,7 @@ def call(learner, *args, why_error=SHAPES_HINT):
     anything else (named with the shapes of the inputs, and `why_error` as its advice), or
     changes an argument in place.
     """
-    parameter_problem(learner)
+    check_parameters(learner)
     outcome = learner.callee.invoke(args)
     name = learner.name
     if outcome.error and outcome.error[0] == "NotImplementedError":
@@ -206,8 +206,8 @@ def call(learner, *args, why_error=SHAPES_HINT):
     return outcome.result
 
 
-def parameter_problem(learner):
-    """A Finding if the learner's parameters cannot take the template's arguments by position,
+def check_parameters(learner):
+    """Raise a Finding if the learner's parameters cannot take the template's arguments by position,
     or are the template's names in another order."""
     parameters, template = learner.callee.parameters, learner.template
     if parameters is None:  # Python cannot tell (a NumPy ufunc): calling it will tell

@@ -65,6 +65,7 @@ RIGHT = np.random.default_rng(0).normal(size=(4, 3))
     (371 / 237, "times the same number, 1.565", "exactly"),
     (0.1565, "times the same number, 0.1565", "1/2"),
     (1 / 50, "times the same number, 0.02", "1/2"),
+    (17 / 4, "times the same number, 4.25", "exactly"),
     (1 + 3e-8, "significant digits only", "exactly"),
     (1 + 2e-6, "significant digits only", "times"),
 ])
