@@ -89,7 +89,8 @@ def show(draw, *arrays, **options):
 # softplus(a) = log(1 + e^a), -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) =
 # softplus(l); simplify with softplus(-l) = softplus(l) - l; and compute softplus itself so that
 # no e^a can overflow. Use only the arguments and NumPy. The check compares your function with
-# `ops.bernoulli_nll` on pixel intensities, on binary pixels and on logits of size 38 to 1000.
+# `ops.bernoulli_nll` on pixel intensities, binary pixels, one example, one pixel and logits of
+# size 38 to 1000.
 
 
 # %%

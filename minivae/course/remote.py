@@ -36,7 +36,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "minivae.course.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.stderr)
-        self.replies = queue.Queue()
+        self.replies = queue.Queue(maxsize=1)  # a worker that sends unasked waits, unread
         threading.Thread(target=self.read, daemon=True).start()
         self.send({"cells": plan.cells, "run": plan.run, "functions": list(functions)})
         self.problems, defined = setup_of(self.next_reply(), functions)
