@@ -423,10 +423,12 @@ plt.show()
 # g_bo dy_bo/dW_io over every (b, o) that W_io reaches. Then write each such sum as a matrix
 # product, and check that the shapes come out as above. Use only the arguments and NumPy. The
 # check plugs your function into a `minivae.Function` as the backward pass of y = x W + b,
-# compares it with `ops.linear`'s on three batches and runs `minivae.gradcheck` on it.
+# compares it with `ops.linear`'s on four batches and runs `minivae.gradcheck` on it.
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def linear_backward(g, x, weight):
     """(dL/dx, dL/dW, dL/db) of y = x W + b, from g = dL/dy (B, O), x (B, I) and W (I, O)."""
     # YOUR CODE HERE

@@ -103,11 +103,13 @@ except minivae.MinivaeError as error:
 # returning (dL/dmu, dL/dlogvar): derive dz/dmu and dz/dlogvar (the second goes through sigma
 # by the chain rule) and multiply each by g, element by element. eps is a constant here, drawn
 # outside the graph, so it needs no gradient. Use only the arguments and NumPy. The check
-# compares your function with the backward pass of `ops.reparameterize` on three batches and
+# compares your function with the backward pass of `ops.reparameterize` on four batches and
 # runs `minivae.gradcheck` with it as the backward pass of z = mu + sigma * eps.
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def reparameterize_backward(g, mu, logvar, eps):
     """(dL/dmu, dL/dlogvar) of z = mu + exp(logvar / 2) * eps, from g = dL/dz; all (B, L)."""
     # YOUR CODE HERE

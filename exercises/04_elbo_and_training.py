@@ -98,10 +98,13 @@ def show(draw, *arrays, **options):
 # softplus(a) = log(1 + e^a), -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) =
 # softplus(l); simplify with softplus(-l) = softplus(l) - l; and compute softplus itself so that
 # no e^a can overflow. Use only the arguments and NumPy. The check compares your function with
-# `ops.bernoulli_nll` on pixel intensities, on binary pixels and on logits of size 38 to 1000.
+# `ops.bernoulli_nll` on pixel intensities, binary pixels, one example, one pixel and logits of
+# size 38 to 1000.
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def bernoulli_nll(logits, x):
     """-log p(x|z) of each example from the decoder's logits l and the pixels x (B, D): (B,)."""
     # YOUR CODE HERE
@@ -154,6 +157,8 @@ assert np.allclose(terms.objective.data, terms.recon.data + terms.kl.data)
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def adam_step(theta, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     """One Adam update: the new (theta, m, v) from the gradient g at step t (1 at the first)."""
     # YOUR CODE HERE
@@ -366,6 +371,8 @@ plt.show()
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def iwae_bound(log_px_z, log_pz, log_qz):
     """L_k = log (1/k) sum_i w_i of each example, from the (k, B) log-densities of k samples."""
     # YOUR CODE HERE

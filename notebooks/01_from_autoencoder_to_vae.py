@@ -201,6 +201,8 @@ plt.show()
 
 
 # %%
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
 def kl_closed_form(mu, logvar):
     """KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (mu^2 + sigma^2 - 1 - logvar), elementwise."""
     ### BEGIN SOLUTION
@@ -216,7 +218,8 @@ def kl_gradient(mu, logvar):
 
 
 # %% [markdown]
-# The check runs both on three random batches against minivae's `ops.gaussian_kl` and its
+# The check runs both on four batches (one of them a single example, one a single latent
+# dimension, one with logvar far from 0) against minivae's `ops.gaussian_kl` and its
 # backward pass, then runs `minivae.gradcheck` with your gradient as the backward pass of the
 # KL. If it finds a mistake, it says which quantity is wrong, how, and the likely reason.
 

@@ -10,14 +10,17 @@ check cell that calls one of these checks with the learner's functions:
                  check_adam_step(adam_step)                       Adam's update
                  check_iwae_bound(iwae_bound)                     the importance-weighted bound
 
-A check runs the function on several draws of float64 inputs, compares each result with
-minivae's own (and, for a backward pass, plugs it into a Function and runs minivae.gradcheck),
-and returns a `Verdict`, which a notebook shows as one or two lines: "Right: ...", "Not done
-yet: ..." for the untouched blank, or "Not yet: ..." naming the wrong quantity, how it differs
-(shape, elements, factor) and the misconception that matches it. docs/teachers_guide.md lists
-the mistakes each check recognises.
+A check calls the functions by position, with the template's parameters (`invoke`), on inputs
+it draws (ordinary ones and the edge cases a learner's code meets: one example, one latent
+dimension, k = 1, values far from 0 or far apart, Adam late in a run), plus any a teacher adds
+in a file (`cases`); compares each result with minivae's own (and, for a backward pass, plugs it
+into a Function and runs minivae.gradcheck), and returns a `Verdict`, which a notebook shows as
+one or two lines: "Right: ...", "Not done yet: ..." for the untouched blank, or "Not yet: ..."
+naming the wrong quantity, how it differs (shape, elements, an exact factor, a term) and the
+misconception that matches it. docs/teachers_guide.md lists the mistakes each check recognises.
 
     python -m minivae.course.make_exercises    the exercise notebooks, from the solution ones
+    python -m minivae.course.make_course DIR   the course as an nbgrader course directory
     python -m minivae.course.grade DIR         every submission in DIR, checked, as a table
 
 Nothing in minivae imports this package; it imports from all of it.

@@ -8,23 +8,31 @@ m and v of the steps before:
     m_hat = m / (1 - b1^t),          v_hat = v / (1 - b2^t)
     theta = theta - lr m_hat / (sqrt(v_hat) + eps)
 
-The check runs it step by step beside minivae's `optim.Adam` fed the same gradients, twice: with
-the usual settings from a state Adam reached in two steps (so that m and v are not 0), then from
-the first step on with lr 0.05, b1 0.8, b2 0.9 and eps 0.1, large enough for eps's place to
-matter. Each step starts from minivae's state, and the update theta_new - theta is compared
-rather than theta itself, so that a small wrong step is not hidden by a large theta.
+The check calls it by position, adam_step(theta, g, m, v, t, lr, b1, b2, eps), step by step
+beside minivae's `optim.Adam` fed the same gradients: steps 3 to 42 with the usual settings (from
+a state Adam reached in two steps, so that m and v are not 0; late enough for a bias correction
+dropped or frozen after a while to show), then steps 1 to 4 with lr 0.05,
+b1 0.8, b2 0.9 and eps 0.1, large enough for eps's place to matter, then the teacher's runs
+(`minivae.course.cases`). Each step starts from minivae's state, and the update theta_new - theta
+is compared rather than theta itself, so that a small wrong step is not hidden by a large theta.
 """
 
 import types
 
 import numpy as np
 
-from minivae.course.compare import Batch, Mistake, Quantity, compare
-from minivae.course.verdict import call, checked, unpack
+from minivae.course.cases import Case, teacher_cases
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 from minivae.models.optim import Adam
 
-NAME = "adam_step"
+SETTINGS = ("lr", "b1", "b2", "eps")
+TEMPLATES = (Template("adam_step", ("theta", "g", "m", "v", "t", *SETTINGS)),)
+CASE = Case({"theta": "...", "gradients": "T ..."}, SETTINGS, check=lambda inputs: (
+    "b1 and b2 must lie in [0, 1), lr and eps be positive"
+    if not (0 <= inputs["b1"] < 1 and 0 <= inputs["b2"] < 1 and inputs["lr"] > 0
+            and inputs["eps"] > 0) else ""))
 SWAPPED_BETAS = ("b1 and b2 are swapped: b1 (0.9) averages g into m, b2 (0.999) averages g^2 "
                  "into v.")
 EPS_PLACE = ("eps belongs in the denominator, added to sqrt(v_hat): it keeps the step finite "
@@ -33,13 +41,20 @@ UNCHANGED = "Return the new {0}, {1}: the caller keeps only what adam_step retur
 OFF_BY_ONE = "t counts the steps from 1: the corrections at step t are 1 - b1^t and 1 - b2^t."
 DIVIDED_BY_0 = ("A division by 0? At the first step, t = 1, the corrections 1 - b1^t and "
                 "1 - b2^t are 1 - b1 and 1 - b2, and v_hat + eps is never 0.")
+LATER = ("Only t changes from one step to the next, so look at what uses it: the bias "
+         "corrections are 1 - b1^t and 1 - b2^t at every step t, however large (no cap, no "
+         "value kept from an earlier step).")
 RUNS = [  # settings, theta's shape, minivae's steps before the check, steps checked, label
-    (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8), (3, 4), 2, 3, ""),
+    (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8), (2, 3), 2, 40, ""),
     (dict(lr=0.05, b1=0.8, b2=0.9, eps=0.1), (6,), 0, 4, "with lr 0.05, b1 0.8, b2 0.9, eps 0.1"),
 ]
 QUANTITIES = [
     Quantity("the update theta_new - theta", ("elements",), returned="theta",
-             why_sign="theta moves against the gradient: theta - lr m_hat / (sqrt(v_hat) + eps)."),
+             why_sign="theta moves against the gradient: theta - lr m_hat / (sqrt(v_hat) + eps).",
+             terms=(Term("sqrt(v_hat)", lambda e: np.sqrt(e.v_hat)),
+                    Term("eps", lambda e: np.full_like(e.theta, e.eps))),
+             formula=lambda e, v: -e.lr * e.m_hat / (v["sqrt(v_hat)"] + v["eps"]),
+             formula_text="theta_new = theta - lr m_hat / (sqrt(v_hat) + eps)"),
     Quantity("m", ("elements",)),
     Quantity("v", ("elements",)),
 ]
@@ -56,11 +71,11 @@ MISTAKES = [
             "m and v start at 0, so early on they are too small: divide them by 1 - b1^t and "
             "1 - b2^t (m_hat and v_hat) before the update.", "has no bias correction"),
     Mistake(UPDATE, lambda e: -e.lr * e.m1 / (np.sqrt(e.v_hat) + e.eps),
-            "m_hat = m / (1 - b1^t) is missing: without it the first steps are 1 - b1^t times "
-            "too short.", "uses m where m_hat belongs"),
+            "m_hat = m / (1 - b1^t) is missing: without it each step is 1 - b1^t times too "
+            "short.", "uses m where m_hat belongs"),
     Mistake(UPDATE, lambda e: -e.lr * e.m_hat / (np.sqrt(e.v1) + e.eps),
-            "v_hat's bias correction is missing: v_hat = v / (1 - b2^t); without it the first "
-            "steps are far too long.", "uses v where v_hat belongs"),
+            "v_hat's bias correction is missing: v_hat = v / (1 - b2^t); without it each step "
+            "is too long, by up to 1 / sqrt(1 - b2^t).", "uses v where v_hat belongs"),
     Mistake(UPDATE, lambda e: -e.lr * e.m_hat / np.sqrt(e.v_hat + e.eps),
             "eps goes outside the square root: sqrt(v_hat) + eps.", "has eps inside the square "
             "root"),
@@ -75,9 +90,9 @@ MISTAKES = [
             "The denominator is the square root of v_hat: sqrt(v_hat) has the units of g, so the "
             "step has the units of lr.", "divides by v_hat, not by sqrt(v_hat)"),
     Mistake(UPDATE, lambda e: step(e, e.m1, e.v1, e.t + 1), OFF_BY_ONE,
-            "uses t + 1 in the bias corrections"),
+            "uses t + 1 in the bias corrections", when=lambda e: e.t == e.first),
     Mistake(UPDATE, lambda e: step(e, e.m1, e.v1, e.t - 1), OFF_BY_ONE,
-            "uses t - 1 in the bias corrections"),
+            "uses t - 1 in the bias corrections", when=lambda e: e.t == e.first),
     Mistake(UPDATE, lambda e: 0 * e.theta, "theta comes back unchanged: return the new theta.",
             "is 0: theta is returned as it came in"),
     Mistake("m", lambda e: e.m, UNCHANGED.format("m", "m = b1 m + (1 - b1) g"),
@@ -107,42 +122,69 @@ MISTAKES = [
 
 
 def runs():
-    """Each run: its hyperparameters, label, and per step (t, theta, g, m, v) before the step and
-    (theta, m, v) after it, from minivae's Adam."""
+    """Each run: its settings, label, and per step (t, theta, g, m, v) before the step and
+    (theta, m, v) after it, from minivae's Adam fed the run's gradients."""
     rng = np.random.default_rng(5)
     drawn = []
-    for hyper, shape, warmup, steps, label in RUNS:
-        theta = Tensor(rng.normal(size=shape), requires_grad=True)
-        adam = Adam([theta], lr=hyper["lr"], betas=(hyper["b1"], hyper["b2"]), eps=hyper["eps"])
-        scale = 1.0 if hyper["eps"] < 1e-3 else 0.2  # gradients near eps, where its place shows
-        records = []
-        for t in range(1, warmup + steps + 1):
-            before = (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())
-            theta.grad = scale * rng.normal(size=shape)
-            g = theta.grad.copy()
-            adam.step()
-            if t > warmup:
-                after = (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())
-                records.append((t, before[0], g, before[1], before[2], after))
-        drawn.append((hyper, label, records))
+    for settings, shape, warmup, steps, label in RUNS:
+        scale = 1.0 if settings["eps"] < 1e-3 else 0.2  # gradients near eps, where its place shows
+        gradients = scale * rng.normal(size=(warmup + steps, *shape))
+        drawn.append(run(settings, rng.normal(size=shape), gradients, warmup, label, ""))
+    for label, why, inputs in teacher_cases("adam", CASE):
+        settings = {k: inputs[k] for k in SETTINGS}
+        drawn.append(run(settings, inputs["theta"], inputs["gradients"], 0, label, why))
     return drawn
 
 
-@checked("adam")
+def run(settings, theta, gradients, warmup, label, why):
+    """(settings, label, why, records) of minivae's Adam from theta through `gradients`, the
+    steps after the first `warmup` recorded (so that m and v are not 0 at the first one)."""
+    theta = Tensor(theta.copy(), requires_grad=True)
+    adam = Adam([theta], lr=settings["lr"], betas=(settings["b1"], settings["b2"]),
+                eps=settings["eps"])
+    records = []
+    for t, gradient in enumerate(gradients, start=1):
+        before = (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())
+        theta.grad = gradient.copy()
+        adam.step()
+        if t > warmup:
+            records.append((t, before[0], gradient, before[1], before[2],
+                            (theta.data.copy(), adam.m[0].copy(), adam.v[0].copy())))
+    return settings, label, why, records
+
+
+def step_batch(settings, label, why, t, first):
+    """What to say at step t of a run whose first checked step is `first`: its label, and after
+    that first step, that the steps before it were right (compare stops at the first wrong
+    step) and what changes from one step to the next."""
+    so_far = "" if t == first else (f"step {first} of this run was right" if t == first + 1 else
+                                    f"steps {first} to {t - 1} of this run were right")
+    corrections = [("lr", settings["lr"]), ("1 - b1^t", 1 - settings["b1"] ** t),
+                   ("1 - b2^t", 1 - settings["b2"] ** t)]
+    return Batch({}, ", ".join(filter(None, [label, so_far])), DIVIDED_BY_0,
+                 why or (LATER if t > first else ""), constants=tuple(corrections))
+
+
+@checked("adam", TEMPLATES)
 def check_adam_step(adam_step):
     """Check adam_step(theta, g, m, v, t, lr, b1, b2, eps) -> (theta, m, v) against optim.Adam."""
-    count = 0
-    for hyper, label, records in runs():
+    name, count, drawn, later = adam_step.name, 0, runs(), RoundingLater()
+    for settings, label, why, records in drawn:
+        first = records[0][0]
         for t, theta, g, m, v, (theta1, m1, v1) in records:
-            result = call(NAME, adam_step, theta, g, m, v, t, **hyper)
-            got_theta, got_m, got_v = unpack(NAME, result, ["theta", "m", "v"])
-            e = types.SimpleNamespace(**hyper, theta=theta, g=g, m=m, v=v, t=t, m1=m1, v1=v1,
-                                      m_hat=m1 / (1 - hyper["b1"] ** t),
-                                      v_hat=v1 / (1 - hyper["b2"] ** t))
-            batch = Batch({}, label, DIVIDED_BY_0)
-            compare(f"{NAME} at step {t}", QUANTITIES, [got_theta - theta, got_m, got_v],
-                    [theta1 - theta, m1, v1], MISTAKES, e, batch, first=(1, 2))
+            result = call(adam_step, theta, g, m, v, t, *(settings[k] for k in SETTINGS))
+            got_theta, got_m, got_v = unpack(name, result, ["theta", "m", "v"])
+            e = types.SimpleNamespace(**settings, theta=theta, g=g, m=m, v=v, t=t, first=first,
+                                      m1=m1, v1=v1,
+                                      m_hat=m1 / (1 - settings["b1"] ** t),
+                                      v_hat=v1 / (1 - settings["b2"] ** t))
+            update = (got_theta - theta).astype(got_theta.dtype)  # float32 stays float32
+            with later:
+                compare(f"{name} at step {t}", QUANTITIES, [update, got_m, got_v],
+                        [theta1 - theta, m1, v1], MISTAKES, e,
+                        step_batch(settings, label, why, t, first), first=(1, 2))
             count += 1
-    return (f"{NAME} agrees with minivae's optim.Adam at each of {count} steps, in 2 runs with "
-            "different settings", "m, v and the update are right, bias corrections and eps "
-            "included.")
+    later.finish()
+    return (f"{name} agrees with minivae's optim.Adam at each of {count} steps, in {len(drawn)} "
+            "runs with different settings", "m, v and the update are right, bias corrections "
+            "and eps included, late in a run too.")

@@ -5,9 +5,11 @@ The learner writes bernoulli_nll(logits, x) -> (B,), for logits l and pixels x i
 
     -log p(x|z) = sum_j -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))] = sum_j softplus(l) - x l
 
-The check compares it with minivae's `ops.bernoulli_nll` on two ordinary batches (pixel
-intensities, then binary pixels), then on logits of 40 to 60, where sigmoid(l) rounds to 1 and
-log(1 - sigmoid(l)) to log(0), then on logits up to 1000, where exp(l) overflows.
+The check compares it with minivae's `ops.bernoulli_nll` on pixel intensities, binary pixels,
+a batch of one example and images of one pixel, then on logits of 38 to 60, where sigmoid(l)
+rounds to 1 and log(1 - sigmoid(l)) to log(0), then on logits from -1000 to 1000 in one row,
+where exp(l) overflows and a shift by the batch's largest logit underflows; then on the
+teacher's cases (`minivae.course.cases`).
 """
 
 import types
@@ -15,12 +17,16 @@ import types
 import numpy as np
 
 from minivae import ops
-from minivae.course.compare import Batch, Mistake, Quantity, compare
-from minivae.course.verdict import call, checked, unpack
+from minivae.course.cases import Case, teacher_cases
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.function import plain_forms
 from minivae.engine.tensor import Tensor
 
-NAME = "bernoulli_nll"
+TEMPLATES = (Template("bernoulli_nll", ("logits", "x")),)
+CASE = Case({"logits": "B D", "x": "B D"}, check=lambda inputs: (
+    "x holds values outside [0, 1]: pixels are probabilities of a pixel being on"
+    if not np.all((inputs["x"] >= 0) & (inputs["x"] <= 1)) else ""))
 IN_LOGITS = "softplus(l) - x l, which takes no log of a probability"
 
 
@@ -60,27 +66,47 @@ def batches():
               why_nonfinite="BCE on probabilities, not logits? The decoder outputs logits l, "
               "any real number (p = sigmoid(l)): log(l) and log(1 - l) are nan for most."),
         Batch({"logits": rng.normal(0, 3, (3, 5)), "x": rng.integers(0, 2, (3, 5)) * 1.0}),
+        Batch({"logits": rng.normal(0, 3, (1, 6)), "x": rng.uniform(0, 1, (1, 6))},
+              "for a batch of one example"),
+        Batch({"logits": rng.normal(0, 3, (3, 1)), "x": rng.uniform(0, 1, (3, 1))},
+              "for images of one pixel"),
         Batch({"logits": confident, "x": pixels}, "for logits of size 38 to 60",
               "log(1 - sigmoid(l)) is log(0) once sigmoid(l) rounds to 1 (for l above about "
               f"37): write the loss in logits, {IN_LOGITS}.", clipped),
-        Batch({"logits": huge, "x": pixels}, "for logits of size 710 to 1000",
-              "exp(l) overflows to inf for l above 709: compute softplus(l) = log(1 + e^l) as "
-              "max(l, 0) + log1p(e^-|l|), or np.logaddexp(0, l).", clipped),
+        Batch({"logits": huge, "x": pixels}, "for logits from -1000 to 1000",
+              "exp(l) overflows to inf for l above 709, and exp(l - c) underflows for a shift c "
+              "of the whole batch (its largest logit, its mean): compute softplus(l) = "
+              "log(1 + e^l) element by element as max(l, 0) + log1p(e^-|l|), or "
+              "np.logaddexp(0, l).", clipped),
+        *(Batch(inputs, label, why_wrong=why)
+          for label, why, inputs in teacher_cases("bernoulli", CASE)),
     ]
 
 
-@checked("bernoulli")
+def quantity(x):
+    """-log p(x|z) of images of x.shape[1] pixels, and its two terms."""
+    return Quantity("-log p(x|z)", ("examples",), (("pixels", x.shape[1]),),
+                    why_sign="This is log p(x|z); the loss is its negative, -log p(x|z) >= 0.",
+                    terms=(Term("softplus(l)", lambda e: softplus(e.l)),
+                           Term("-x l", lambda e: -e.x * e.l)),
+                    formula=lambda e, v: (v["softplus(l)"] + v["-x l"]).sum(axis=1),
+                    formula_text="-log p(x|z) = sum over the pixels of softplus(l) - x l")
+
+
+@checked("bernoulli", TEMPLATES)
 def check_bernoulli_nll(bernoulli_nll):
     """Check bernoulli_nll(logits, x) -> -log p(x|z) per example, (B,)."""
-    for batch in batches():
+    name, draws, later = bernoulli_nll.name, batches(), RoundingLater()
+    for batch in draws:
         logits, x = batch.inputs["logits"], batch.inputs["x"]
-        quantity = Quantity("-log p(x|z)", ("examples",), (("pixels", x.shape[1]),),
-                            why_sign="This is log p(x|z); the loss is its negative, "
-                            "-log p(x|z) >= 0.")
-        got = unpack(NAME, call(NAME, bernoulli_nll, logits, x), [quantity.name])
+        loss = quantity(x)
+        got = unpack(name, call(bernoulli_nll, logits, x), [loss.name])
         with np.errstate(all="ignore"):
             e = types.SimpleNamespace(l=logits, x=x, p=1 / (1 + np.exp(-logits)))
-        compare(NAME, [quantity], got, [nll(logits, x)], MISTAKES, e, batch)
-    return (f"{NAME} agrees with minivae's ops.bernoulli_nll on 4 batches: pixel intensities, "
-            "binary pixels, and logits of size 38 to 1000", "It works on logits and stays "
-            "finite where sigmoid(l) rounds to 0 or 1 and where exp(l) overflows.")
+        with later:
+            compare(name, [loss], got, [nll(logits, x)], MISTAKES, e, batch)
+    later.finish()
+    return (f"{name} agrees with minivae's ops.bernoulli_nll on {len(draws)} batches: pixel "
+            "intensities, binary pixels, one example, one pixel, and logits of size 38 to "
+            "1000", "It works on logits and stays finite where sigmoid(l) rounds to 0 or 1 and "
+            "where exp(l) overflows.")

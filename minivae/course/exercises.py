@@ -1,7 +1,10 @@
 """The exercises: where each lives, the functions the learner writes, and the check of them.
 
 The notebooks' exercise cells define the functions; their check cells call the checks; the
-grader (`python -m minivae.course.grade`) finds the functions in a submission by these names.
+grader (`python -m minivae.course.grade`) finds the functions in a submission by these names,
+and the nbgrader course (`python -m minivae.course.make_course`) gives each check cell its
+points. A check is made with `verdict.checked(name, templates)`, which gives it the templates
+(each function's name and parameters, in the order the check passes them) read here.
 """
 
 import dataclasses
@@ -17,22 +20,29 @@ from minivae.course.reparameterize import check_reparameterize_backward
 
 @dataclasses.dataclass(frozen=True)
 class Exercise:
-    name: str  # as a Verdict and the grader's table name it
+    name: str  # as a Verdict, the grader's table and a cases file name it
     notebook: str  # the number of the notebook it is in, "01" to "05"
     title: str
-    functions: tuple  # what the learner writes, in the order the check takes them
-    check: Callable
+    check: Callable  # made by verdict.checked: takes the learner's functions, returns a Verdict
+    points: int = 1  # what its check cell is worth in the nbgrader course
+
+    @property
+    def templates(self):
+        return self.check.templates
+
+    @property
+    def functions(self):
+        """The names of the functions the learner writes, in the order the check takes them."""
+        return tuple(template.name for template in self.templates)
 
 
 EXERCISES = (
-    Exercise("kl", "01", "the closed-form KL and its gradient", ("kl_closed_form", "kl_gradient"),
-             check_kl),
-    Exercise("linear", "02", "a dense layer's backward pass", ("linear_backward",),
-             check_linear_backward),
+    Exercise("kl", "01", "the closed-form KL and its gradient", check_kl, points=2),
+    Exercise("linear", "02", "a dense layer's backward pass", check_linear_backward, points=2),
     Exercise("reparameterize", "03", "the reparameterization's backward pass",
-             ("reparameterize_backward",), check_reparameterize_backward),
-    Exercise("bernoulli", "04", "the Bernoulli likelihood on logits", ("bernoulli_nll",),
-             check_bernoulli_nll),
-    Exercise("adam", "04", "Adam's update", ("adam_step",), check_adam_step),
-    Exercise("iwae", "04", "the importance-weighted bound", ("iwae_bound",), check_iwae_bound),
+             check_reparameterize_backward, points=2),
+    Exercise("bernoulli", "04", "the Bernoulli likelihood on logits", check_bernoulli_nll,
+             points=2),
+    Exercise("adam", "04", "Adam's update", check_adam_step, points=2),
+    Exercise("iwae", "04", "the importance-weighted bound", check_iwae_bound, points=2),
 )

@@ -1,160 +1,134 @@
-"""Grade a folder of handed-in notebooks: every exercise's check, run on what each one defines.
+"""Grade a folder of handed-in notebooks: every exercise's check, decided where no submission runs.
 
-    python -m minivae.course.grade DIR [--timeout SECONDS]
+    python -m minivae.course.grade DIR [--timeout SECONDS] [--cases FILE]
 
 A submission is an exercise notebook as a learner hands it in, a jupytext percent script (.py)
 or a Jupyter notebook (.ipynb), anywhere under DIR: one folder per learner, or one file each
-with the learner's name in it. For each one the grader starts a fresh Python process (so that an
-answer that hangs or crashes stops only its own row), runs the top-level imports and the
-function and class definitions of its code cells (nothing else: no training, no figures, so a
-submission takes a second or two) and calls each exercise's check on the functions named in
-`minivae.course.EXERCISES`, exactly as the notebook's check cells do. Which exercises a file
-holds comes from its name, as the notebooks are named: 04_*.py holds the three of notebook 4; a
-file named otherwise is graded on the exercises whose functions it defines.
+with the learner's name in it. Which exercises a file holds comes from its name, as the
+notebooks are named: 04_*.py holds the three of notebook 4; a file named otherwise is graded on
+the exercises whose functions it defines.
+
+For each exercise of each submission the grader
+
+1. reads the notebook (it runs nothing of it) and plans the statements the exercise's functions
+   need, as they stand above its check cell: their definitions, and the constants, helpers,
+   lambdas, partials and imports those use (`minivae.course.submission`), so that the grader
+   and the notebook's check cell see the same functions, without the notebook's training;
+2. starts a worker process that runs those statements and nothing else, and calls the learner's
+   functions on the inputs the check sends it, returning the arrays they return
+   (`minivae.course.worker`);
+3. runs the exercise's check here, in the grader's process, exactly as the notebook's check
+   cell runs it: the inputs, the expected values and the verdict never enter the worker, so a
+   submission cannot print a verdict or replace the check. A function that runs minivae's own
+   code (the implementation it was meant to write) is "flagged".
 
 It prints one row per submission and one column per exercise: right, not yet (a wrong answer),
-not done (the blank), missing (a function the exercise needs is not defined), error (the
-process failed or timed out) or . (not an exercise of that notebook); then, below the table,
-what each check that was not right said, and any cell that could not be run.
+not done (the blank), flagged (it ran minivae's own code), missing (a function the exercise
+needs is not defined), error (the worker failed or timed out) or . (not an exercise of that
+notebook); then, below the table, what each check that was not right said, and any statement
+that could not be run.
 
-The grader runs the learners' code with your permissions. The separate process is a time
-limit, not a sandbox: grade submissions you would run yourself, or inside a container.
+The worker runs the learners' code with your permissions. It is a separate process, not a
+sandbox: grade submissions you would run yourself, or inside a container (docs/teachers_guide.md
+lists what the grader cannot prevent).
 """
 
 import argparse
-import ast
-import json
-import subprocess
+import os
 import sys
 from pathlib import Path
 
+from minivae.course.cases import ENVIRONMENT
 from minivae.course.exercises import EXERCISES
+from minivae.course.remote import Worker, WorkerFailed
+from minivae.course.submission import code_cells, parse, plan, touched
+from minivae.errors import MinivaeError
 
 SUFFIXES = (".py", ".ipynb")
-KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+TIMEOUT = 60  # seconds for one exercise of one submission: its statements and every call
 
 
-def code_cells(text, suffix):
-    """The code cells of a notebook's text: a jupytext percent script or an .ipynb file."""
-    if suffix == ".ipynb":
-        cells = json.loads(text)["cells"]
-        return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                for c in cells if c["cell_type"] == "code"]
-    cells, current, is_code = [], [], True
-    for line in text.split("\n"):
-        if line.startswith("# %%"):
-            if is_code:
-                cells.append("\n".join(current))
-            current, is_code = [], "[markdown]" not in line and "[md]" not in line
-        else:
-            current.append(line)
-    if is_code:
-        cells.append("\n".join(current))
-    return cells
-
-
-def run_definitions(cells, label):
-    """A namespace holding every cell's imports and definitions, and what could not be run."""
-    namespace, problems = {"__name__": "submission"}, []
-    for index, cell in enumerate(cells):
-        lines = ["# " + line if line.lstrip().startswith(("%", "!")) else line  # IPython magics
-                 for line in cell.split("\n")]
-        where = f"code cell {index}"
-        try:
-            tree = ast.parse("\n".join(lines), filename=f"{label}, {where}")
-        except SyntaxError as error:
-            problems.append(f"{where}: SyntaxError at line {error.lineno}: {error.msg}")
-            continue
-        kept = ast.Module(body=[node for node in tree.body if isinstance(node, KEPT)],
-                          type_ignores=[])
-        try:
-            exec(compile(kept, f"{label}, {where}", "exec"), namespace)  # the learner's code
-        except Exception as error:  # an import that fails, a default argument that raises
-            problems.append(f"{where}: {type(error).__name__}: {error}")
-    return namespace, problems
-
-
-def expected_exercises(name, namespace):
+def expected_exercises(name, parsed):
     """The exercises of the notebook a file is named after; else those whose functions it has."""
     number = name[:2] if name[:2].isdigit() and name[2:3] == "_" else None
     if number and any(e.notebook == number for e in EXERCISES):
         return [e for e in EXERCISES if e.notebook == number]
-    return [e for e in EXERCISES if any(f in namespace for f in e.functions)]
+    names = {name for tree in parsed.trees for node in tree.body for name in touched(node)}
+    return [e for e in EXERCISES if names & set(e.functions)]
 
 
-def grade_text(text, suffix, name="submission"):
-    """{exercise name: (status, message)} for one submission's text, and the problems found."""
-    namespace, problems = run_definitions(code_cells(text, suffix), name)
-    results = {}
-    for exercise in expected_exercises(name, namespace):
-        absent = [f for f in exercise.functions if not callable(namespace.get(f))]
-        if absent:
-            results[exercise.name] = ("missing", f"{', '.join(absent)} not defined")
-            continue
-        verdict = exercise.check(*[namespace[f] for f in exercise.functions])
-        results[exercise.name] = (verdict.status, verdict.message)
-    return results, problems
-
-
-def grade_in_subprocess(path, timeout):
-    """grade_text of one file, run by a fresh Python; an "error" row if that fails."""
-    command = [sys.executable, "-m", "minivae.course.grade", "--one", str(path)]
+def grade_exercise(exercise, parsed, timeout=TIMEOUT):
+    """(status, message) of one exercise of a submission's Parsed cells, and the problems its
+    statements met when the worker ran them."""
+    planned = plan(parsed, exercise.functions, exercise.check.__name__)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-        return json.loads(done.stdout)
-    except subprocess.TimeoutExpired:
-        why = f"timed out after {timeout} s (an answer that never returns?)"
-    except json.JSONDecodeError:
-        lines = (done.stderr.strip() or f"exit status {done.returncode}").split("\n")
-        why = f"the grading process failed: {lines[-1]}"
-    return {"results": {}, "problems": [why], "error": True}
+        with Worker(planned, exercise.functions, timeout) as worker:
+            absent = [f for f, remote in worker.functions.items() if remote is None]
+            if absent:
+                return ("missing", f"{', '.join(absent)} not defined"), worker.problems
+            verdict = exercise.check(*(worker.functions[f] for f in exercise.functions))
+            return (verdict.status, verdict.message), worker.problems
+    except WorkerFailed as failed:
+        return ("error", str(failed)), []
+
+
+def grade_text(text, suffix, name="submission", timeout=TIMEOUT):
+    """{exercise name: (status, message)} for one submission's text, and the problems found."""
+    try:
+        parsed = parse(code_cells(text, suffix))
+    except (ValueError, KeyError, TypeError) as error:  # an .ipynb that is not a notebook
+        return {}, [f"not a notebook: {type(error).__name__}: {error}"]
+    results, problems = {}, list(parsed.problems)
+    for exercise in expected_exercises(name, parsed):
+        results[exercise.name], found = grade_exercise(exercise, parsed, timeout)
+        problems += [p for p in found if p not in problems]
+    return results, problems
 
 
 def table(rows):
     """The results as text: one row per submission, one column per exercise, then messages."""
     names = [e.name for e in EXERCISES]
     header = ["submission", *names]
-    body = []
-    for submission, graded in rows:
-        cells = [("error" if graded.get("error") else graded["results"].get(n, (".",))[0])
-                 for n in names]
-        body.append([submission, *cells])
+    body = [[submission, *(results.get(n, (".",))[0] for n in names)]
+            for submission, (results, _) in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in [header, *body]]
     notes = []
-    for submission, graded in rows:
-        for name, (status, message) in graded["results"].items():
+    for submission, (results, problems) in rows:
+        for name, (status, message) in results.items():
             what, _, why = message.partition("\n")
-            if status == "not yet":  # the misconception too: what a teacher may want to discuss
+            if status in ("not yet", "flagged"):  # with the reason: what a teacher may discuss
                 notes.append(f"{submission}, {name}: {what}\n    {why}")
             elif status != "right":
                 notes.append(f"{submission}, {name}: {what}")
-        notes += [f"{submission}: {problem}" for problem in graded["problems"]]
+        notes += [f"{submission}: {problem}" for problem in problems]
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minivae.course.grade",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("folder", nargs="?", help="the folder of submissions")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds per submission")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # one file, as JSON: what a row runs
+    parser.add_argument("folder", help="the folder of submissions")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help="seconds for one exercise of one submission")
+    parser.add_argument("--cases", help="the teacher's JSON file of extra inputs (default: "
+                        f"${ENVIRONMENT}, else ./minivae_cases.json if there is one)")
     args = parser.parse_args(argv)
-    if args.one:
-        path = Path(args.one)
-        results, problems = grade_text(path.read_text(), path.suffix, path.name)
-        print(json.dumps({"results": results, "problems": problems}))
-        return 0
-    if not args.folder:
-        parser.error("name the folder of submissions")
+    if args.cases:
+        os.environ[ENVIRONMENT] = args.cases
     folder = Path(args.folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file()
                    and ".ipynb_checkpoints" not in p.parts)
     if not files:
         print(f"no .py or .ipynb files under {folder}", file=sys.stderr)
         return 1
-    rows = [(str(p.relative_to(folder)), grade_in_subprocess(p, args.timeout)) for p in files]
+    try:
+        rows = [(str(p.relative_to(folder)), grade_text(p.read_text(), p.suffix, p.name,
+                                                         args.timeout)) for p in files]
+    except MinivaeError as error:  # the teacher's cases file: one line, what to mend
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
     print(table(rows))
     return 0
 

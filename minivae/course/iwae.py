@@ -7,21 +7,29 @@ samples z_i ~ q(z|x) for each of B examples, each array (k, B):
     L_k = log (1/k) sum_i w_i = max_i log w_i + log (1/k) sum_i exp(log w_i - max_i log w_i)
 
 The check compares it with minivae's `ops.logsumexp` over the samples less log k, as
-`VAE.log_likelihood` computes it, on two ordinary batches, then on log weights near -1500 (where
-exp underflows to 0) and near +1000 (where it overflows to inf).
+`VAE.log_likelihood` computes it, on two ordinary batches, k = 1 sample, a batch of one example,
+log weights near -1500 (where exp underflows to 0) and near +1000 (where it overflows to inf),
+and examples whose log weights lie far apart in one batch (so that one shift for the whole
+batch, by its largest log weight or its mean, underflows or overflows); then on the teacher's
+cases (`minivae.course.cases`).
 """
 
+import dataclasses
 import math
 import types
 
 import numpy as np
 
 from minivae import ops
-from minivae.course.compare import Batch, Mistake, Quantity, compare
-from minivae.course.verdict import call, checked, unpack
+from minivae.course.cases import Case, teacher_cases
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 
-NAME = "iwae_bound"
+TEMPLATES = (Template("iwae_bound", ("log_px_z", "log_pz", "log_qz")),)
+CASE = Case({"log_px_z": "K B", "log_pz": "K B", "log_qz": "K B"})
+TERMS = (Term("log p(x|z_i)", lambda e: e.log_px_z), Term("log p(z_i)", lambda e: e.log_pz),
+         Term("-log q(z_i|x)", lambda e: -e.log_qz))
 TRICK = "subtract the largest log w first: max + log mean exp(log w - max)"
 
 
@@ -57,37 +65,54 @@ MISTAKES = [
 
 
 def batches():
-    """(log_px_z, log_pz, log_qz), (k, B): moderate log weights, then ones that break exp."""
+    """(log_px_z, log_pz, log_qz), (k, B): moderate log weights, one sample, one example, then
+    ones that break exp, alone and side by side; then the teacher's cases."""
     rng = np.random.default_rng(6)
+    one_shift = ("exp(log w - c) underflows or overflows when c is one number for the whole "
+                 "batch (its largest log w, its mean): take the largest log w of each example, "
+                 "over the samples, log_w.max(axis=0).")
+    moderate_only = f"Right for moderate log weights only: {TRICK}."
     draws = []
-    for (k, b), centre, label, why in [
-        ((5, 3), -100.0, "", ""),
-        ((8, 4), -30.0, "", ""),
+    for (k, b), centre, label, why_nonfinite, why_wrong in [
+        ((5, 3), -100.0, "", "", ""),
+        ((8, 4), -30.0, "", "", ""),
+        ((1, 4), -60.0, "for k = 1 sample", "", ""),
+        ((6, 1), -80.0, "for a batch of one example", "", ""),
         ((6, 3), -1500.0, "for log weights near -1500", f"exp(log w) underflows to 0 below "
-         f"about -745, and log(0) = -inf: {TRICK} (the log-sum-exp trick)."),
+         f"about -745, and log(0) = -inf: {TRICK} (the log-sum-exp trick).", moderate_only),
         ((4, 5), 1000.0, "for log weights near +1000", f"exp(log w) overflows to inf above "
-         f"about 709: {TRICK} (the log-sum-exp trick)."),
+         f"about 709: {TRICK} (the log-sum-exp trick).", moderate_only),
+        ((5, 4), np.array([-1500.0, -100, 0, 900]), "for examples whose log weights lie from "
+         "-1500 to +900 in one batch", one_shift, one_shift),
     ]:
         inputs = {"log_px_z": centre + 4 * rng.normal(size=(k, b)),
                   "log_pz": -3 + rng.normal(size=(k, b)), "log_qz": -2 + rng.normal(size=(k, b))}
-        right_only_here = f"Right for moderate log weights only: {TRICK}." if label else ""
-        draws.append(Batch(inputs, label, why, right_only_here))
-    return draws
+        draws.append(Batch(inputs, label, why_nonfinite, why_wrong))
+    return draws + [Batch(inputs, label, why_wrong=why)
+                    for label, why, inputs in teacher_cases("iwae", CASE)]
 
 
-@checked("iwae")
+@checked("iwae", TEMPLATES)
 def check_iwae_bound(iwae_bound):
     """Check iwae_bound(log_px_z, log_pz, log_qz) -> L_k per example, (B,)."""
-    for batch in batches():
+    name, draws, later = iwae_bound.name, batches(), RoundingLater()
+    for batch in draws:
         args = [batch.inputs[k] for k in ("log_px_z", "log_pz", "log_qz")]
         k, b = args[0].shape
         quantity = Quantity("L_k", ("examples",), misplaced=[(
             (k,), "That reduced over axis 1, the examples: the k samples of an example are "
-            "axis 0, one column per example.")])
+            "axis 0, one column per example.")], terms=TERMS,
+            formula=lambda e, v: log_mean_exp(sum(v.values())),
+            formula_text="L_k = log (1/k) sum_i w_i, log w_i = log p(x|z_i) + log p(z_i) - "
+            "log q(z_i|x)")
         log_w = args[0] + args[1] - args[2]  # (k, B)
-        got = unpack(NAME, call(NAME, iwae_bound, *args), [quantity.name])
+        got = unpack(name, call(iwae_bound, *args), [quantity.name])
         e = types.SimpleNamespace(**batch.inputs, log_w=log_w)
-        compare(NAME, [quantity], got, [log_mean_exp(log_w)], MISTAKES, e, batch)
-    return (f"{NAME} agrees with minivae's log-sum-exp over the samples, less log k, on 4 "
-            "batches", "It stays finite for log weights near -1500 and near +1000, where "
-            "exp(log w) underflows and overflows.")
+        constants = (("log k", math.log(k)), ("k", float(k)))
+        with later:
+            compare(name, [quantity], got, [log_mean_exp(log_w)], MISTAKES, e,
+                    dataclasses.replace(batch, constants=constants))
+    later.finish()
+    return (f"{name} agrees with minivae's log-sum-exp over the samples, less log k, on "
+            f"{len(draws)} batches", "It stays finite for log weights near -1500 and near "
+            "+1000, where exp(log w) underflows and overflows, and for examples far apart.")

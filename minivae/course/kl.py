@@ -6,8 +6,11 @@ The learner writes two NumPy functions of mu and logvar (both (B, L)), elementwi
     kl_gradient(mu, logvar) = (dKL/dmu, dKL/dlogvar) = (mu, (sigma^2 - 1) / 2)
 
 The check compares them with minivae's `kl_terms` (what `ops.gaussian_kl` sums over each row) and
-with the gradient `ops.gaussian_kl`'s backward pass computes, on three random batches; then it
-plugs kl_gradient into a Function as the backward of minivae's KL and runs `minivae.gradcheck`.
+with the gradient `ops.gaussian_kl`'s backward pass computes, on four batches: an ordinary one, a
+batch of one example, one latent dimension, and logvar from -800 to 300 (where exp(logvar)
+underflows to 0 or reaches 1e130, so that clipping logvar or an unstable form shows), then on
+the teacher's cases (`minivae.course.cases`); then it plugs kl_gradient into a Function as the
+backward of minivae's KL and runs `minivae.gradcheck` on the first three batches.
 """
 
 import types
@@ -15,19 +18,43 @@ import types
 import numpy as np
 
 from minivae import ops
-from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.cases import Case, teacher_cases
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import NOT_DONE, RIGHT, WRONG, Finding, call, checked, unpack
+from minivae.course.verdict import (
+    FLAGGED,
+    NOT_DONE,
+    RIGHT,
+    WRONG,
+    Finding,
+    Template,
+    call,
+    checked,
+    unpack,
+)
 from minivae.engine.tensor import Tensor
 from minivae.ops.vae import kl_terms
 
+TEMPLATES = (Template("kl_closed_form", ("mu", "logvar")),
+             Template("kl_gradient", ("mu", "logvar")))
+CASE = Case({"mu": "B L", "logvar": "B L"})
 AXES = ("examples", "latent dimensions")
 KL = Quantity("the KL", AXES, why_sign="A KL divergence is never negative: the sign of "
-              "-1/2 sum(1 + logvar - mu^2 - sigma^2) got lost.")
+              "-1/2 sum(1 + logvar - mu^2 - sigma^2) got lost.",
+              terms=(Term("mu^2 / 2", lambda e: e.mu**2 / 2),
+                     Term("sigma^2 / 2", lambda e: e.var / 2),
+                     Term("-1/2", lambda e: np.full_like(e.mu, -0.5)),
+                     Term("-logvar / 2", lambda e: -e.logvar / 2)),
+              formula_text="KL = 1/2 (mu^2 + sigma^2 - 1 - logvar), sigma^2 = exp(logvar)")
 DMU = Quantity("dmu", AXES, why_sign="The gradient points the way the KL grows: +mu (descent "
                "subtracts it later).")
 DLOGVAR = Quantity("dlogvar", AXES, why_sign="The KL grows with sigma^2 above 1: dKL/dlogvar is "
-                   "positive there.")
+                   "positive there.",
+                   terms=(Term("sigma^2 / 2", lambda e: e.var / 2),
+                          Term("-1/2", lambda e: np.full_like(e.mu, -0.5))),
+                   formula_text="dKL/dlogvar = (sigma^2 - 1) / 2, sigma^2 = exp(logvar)")
+FAR_FROM_0 = ("Clipping logvar, or adding a small number to sigma or sigma^2, changes the KL "
+              "where logvar is far from 0: compute it from logvar as the formula does.")
 HALF_CANCELS = "d(mu^2)/dmu = 2 mu, and the 1/2 in front of the KL cancels the 2: dKL/dmu = mu."
 
 MISTAKES = [
@@ -70,10 +97,21 @@ MISTAKES = [
 
 
 def batches():
-    """Three batches of (mu, logvar), (B, L), drawn the same way each time."""
+    """(mu, logvar), (B, L), drawn the same way each time, then the teacher's cases."""
     rng = np.random.default_rng(1)
-    return [Batch({"mu": rng.normal(0, 1.5, shape), "logvar": rng.normal(0, 1.5, shape)})
-            for shape in [(4, 3), (3, 5), (2, 6)]]
+    ordinary = [Batch({"mu": rng.normal(0, 1.5, shape), "logvar": rng.normal(0, 1.5, shape)},
+                      label)
+                for shape, label in [((4, 3), ""), ((1, 5), "for a batch of one example"),
+                                     ((3, 1), "for one latent dimension")]]
+    far = np.array([[-800.0, -40, -15, 12], [20, 40, 300, -3]])
+    extreme = Batch({"mu": rng.normal(0, 1.5, far.shape), "logvar": far},
+                    "for logvar from -800 to 300",
+                    "exp(logvar) underflows to 0 below about -745, where its log is -inf, and "
+                    "overflows above 709 (above 88 in float32): use logvar itself where the "
+                    "formula has log sigma^2, in float64.", FAR_FROM_0,
+                    gradcheck=False)
+    return [*ordinary, extreme, *(Batch(inputs, label, why_wrong=why, gradcheck=False)
+                                  for label, why, inputs in teacher_cases("kl", CASE))]
 
 
 def namespace(batch):
@@ -88,53 +126,60 @@ def minivae_gradient(mu, logvar):
     return mu_t.grad, logvar_t.grad
 
 
-def check_value(kl_closed_form, name):
-    for batch in batches():
+def check_value(kl_closed_form, draws):
+    name, later = kl_closed_form.name, RoundingLater()
+    for batch in draws:
         mu, logvar = batch.inputs["mu"], batch.inputs["logvar"]
-        got = unpack(name, call(name, kl_closed_form, mu, logvar), ["the KL"])
-        expected = [kl_terms(mu, np.exp(logvar), logvar)]
-        compare(name, [KL], got, expected, MISTAKES, namespace(batch), batch)
+        got = unpack(name, call(kl_closed_form, mu, logvar), ["the KL"])
+        with later:
+            compare(name, [KL], got, [kl_terms(mu, np.exp(logvar), logvar)], MISTAKES,
+                    namespace(batch), batch)
+    later.finish()
 
 
-def check_gradient(kl_gradient, name):
+def check_gradient(kl_gradient, draws):
     """Against minivae's backward pass, then by gradcheck as the backward of minivae's KL."""
-    for batch in batches():
+    name, later = kl_gradient.name, RoundingLater()
+    for batch in draws:
         mu, logvar = batch.inputs["mu"], batch.inputs["logvar"]
-        got = unpack(name, call(name, kl_gradient, mu, logvar), ["dmu", "dlogvar"])
-        compare(name, [DMU, DLOGVAR], got, minivae_gradient(mu, logvar), MISTAKES,
-                namespace(batch), batch)
+        got = unpack(name, call(kl_gradient, mu, logvar), ["dmu", "dlogvar"])
+        with later:
+            compare(name, [DMU, DLOGVAR], got, minivae_gradient(mu, logvar), MISTAKES,
+                    namespace(batch), batch)
+    later.finish()
 
     def forward(ctx, mu, logvar):
         ctx.save_for_backward(mu, logvar)
         return kl_terms(mu, np.exp(logvar), logvar).sum(axis=1)  # (B, L) -> (B,)
 
     def backward(ctx, g):
-        dmu, dlogvar = unpack(name, call(name, kl_gradient, *ctx.saved), ["dmu", "dlogvar"])
+        dmu, dlogvar = unpack(name, call(kl_gradient, *ctx.saved), ["dmu", "dlogvar"])
         return g[:, None] * dmu, g[:, None] * dlogvar  # (B,) -> (B, 1): the chain rule
 
     op = with_backward("KLWithYourGradient", forward, backward)
-    draws = [[b.inputs["mu"], b.inputs["logvar"]] for b in batches()]
-    return gradcheck_all(name, op.apply, draws)
+    return gradcheck_all(name, op.apply, [[b.inputs["mu"], b.inputs["logvar"]]
+                                          for b in draws if b.gradcheck])
 
 
-@checked("kl")
+@checked("kl", TEMPLATES)
 def check_kl(kl_closed_form, kl_gradient):
     """Check kl_closed_form(mu, logvar) and kl_gradient(mu, logvar) -> (dmu, dlogvar)."""
-    value_name, gradient_name = "kl_closed_form", "kl_gradient"
+    draws = batches()
     findings, worst = {}, None
     try:
-        check_value(kl_closed_form, value_name)
+        check_value(kl_closed_form, draws)
     except Finding as finding:
-        findings[value_name] = finding
+        findings[kl_closed_form.name] = finding
     try:
-        worst = check_gradient(kl_gradient, gradient_name)
+        worst = check_gradient(kl_gradient, draws)
     except Finding as finding:
-        findings[gradient_name] = finding
+        findings[kl_gradient.name] = finding
+    names = [kl_closed_form.name, kl_gradient.name]
     if not findings:
-        return (f"{value_name} and {gradient_name} agree with minivae's ops.gaussian_kl and its "
-                "backward pass on 3 random batches", "gradcheck finds your gradient equal to "
-                f"central differences of the KL (largest error {worst:.1e}).")
-    raise combined(findings, [value_name, gradient_name])
+        return (f"{names[0]} and {names[1]} agree with minivae's ops.gaussian_kl and its "
+                f"backward pass on {len(draws)} batches", "gradcheck finds your gradient equal "
+                f"to central differences of the KL (largest error {worst:.1e}).")
+    raise combined(findings, names)
 
 
 def combined(findings, names):
@@ -142,10 +187,10 @@ def combined(findings, names):
     if len(findings) == 2 and all(f.status == NOT_DONE for f in findings.values()):
         return Finding(NOT_DONE, f"{' and '.join(names)} still raise NotImplementedError",
                        findings[names[0]].why)
-    shown = next((n for n in names if n in findings and findings[n].status == WRONG), None)
-    shown = shown or next(n for n in names if n in findings)
+    shown = next(n for status in (FLAGGED, WRONG, NOT_DONE) for n in names
+                 if n in findings and findings[n].status == status)
     other = next(n for n in names if n != shown)
-    status = {None: RIGHT, NOT_DONE: "not done yet", WRONG: "wrong too"}[
+    status = {None: RIGHT, NOT_DONE: "not done yet", WRONG: "wrong too", FLAGGED: "flagged too"}[
         findings[other].status if other in findings else None
     ]
     finding = findings[shown]

@@ -5,10 +5,11 @@ upstream gradient g = dL/dy (B, O), the input x (B, I) and the weight W (I, O):
 
     dL/dx = g W^T  (B, I),     dL/dW = x^T g  (I, O),     dL/db = sum over the examples of g  (O,)
 
-The check compares them with the backward pass of minivae's `ops.linear` on three batches, the
+The check compares them with the backward pass of minivae's `ops.linear` on four batches: the
 first with a square W (so that a transposed W still fits and shows as a wrong value rather than
-an error), then plugs linear_backward into a Function as the backward of y = x W + b and runs
-`minivae.gradcheck`.
+an error), a batch of one example, one output, and examples whose sizes differ by orders of
+magnitude; then on the teacher's cases (`minivae.course.cases`). It plugs linear_backward into a
+Function as the backward of y = x W + b and runs `minivae.gradcheck` on its own batches.
 """
 
 import types
@@ -16,12 +17,15 @@ import types
 import numpy as np
 
 from minivae import ops
-from minivae.course.compare import Batch, Mistake, Quantity, compare
+from minivae.course.cases import Case, teacher_cases
+from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, compare
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import call, checked, unpack
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 
-NAME = "linear_backward"
+TEMPLATES = (Template("linear_backward", ("g", "x", "weight")),)
+CASE = Case({"g": "B O", "x": "B I", "weight": "I O", "bias": "O"},
+            optional={"bias": lambda inputs: np.zeros(inputs["weight"].shape[1])})
 NAMES = ["grad_x", "grad_weight", "grad_bias"]
 NO_G = "g, the gradient arriving from y, is missing: the chain rule multiplies by it."
 SHAPES = ("Follow the shapes: g is (B, O); grad_x is (B, I) like x, grad_weight (I, O) like W, "
@@ -48,14 +52,20 @@ MISTAKES = [
 
 
 def batches():
-    """Three draws of (g, x, weight, bias); the first has a square weight."""
+    """(g, x, weight, bias): the first with a square weight, then a batch of one, one output,
+    and examples far apart in size; then the teacher's cases."""
     rng = np.random.default_rng(2)
     draws = []
-    for b, i, o in [(3, 4, 4), (4, 5, 3), (2, 3, 6)]:
+    for (b, i, o), label in [((3, 4, 4), ""), ((1, 3, 2), "for a batch of one example"),
+                             ((4, 3, 1), "for a layer with one output"),
+                             ((3, 5, 2), "for examples of sizes 1e-3 to 1e3")]:
         inputs = {"g": rng.normal(size=(b, o)), "x": rng.normal(size=(b, i)),
                   "weight": rng.normal(size=(i, o)), "bias": rng.normal(size=o)}
-        draws.append(Batch(inputs))
-    return draws
+        if b == 3 and i == 5:
+            inputs["x"] *= np.array([[1e-3], [1.0], [1e3]])  # rows of very different sizes
+        draws.append(Batch(inputs, label))
+    return draws + [Batch(inputs, label, why_wrong=why, gradcheck=False)
+                    for label, why, inputs in teacher_cases("linear", CASE)]
 
 
 def minivae_gradients(g, x, weight, bias):
@@ -72,27 +82,29 @@ def quantities(batch):
             Quantity("grad_bias", ("outputs",), examples)]
 
 
-@checked("linear")
+@checked("linear", TEMPLATES)
 def check_linear_backward(linear_backward):
     """Check linear_backward(g, x, weight) -> (grad_x, grad_weight, grad_bias)."""
-    draws = batches()
+    name, draws, later = linear_backward.name, batches(), RoundingLater()
     for batch in draws:
         g, x, weight = (batch.inputs[k] for k in ("g", "x", "weight"))
-        got = unpack(NAME, call(NAME, linear_backward, g, x, weight, why_error=SHAPES), NAMES)
+        got = unpack(name, call(linear_backward, g, x, weight, why_error=SHAPES), NAMES)
         expected = minivae_gradients(g, x, weight, batch.inputs["bias"])
-        compare(NAME, quantities(batch), got, expected, MISTAKES,
-                types.SimpleNamespace(**batch.inputs), batch)
+        with later:
+            compare(name, quantities(batch), got, expected, MISTAKES,
+                    types.SimpleNamespace(**batch.inputs), batch)
+    later.finish()
 
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         return x @ weight + bias  # (B, I) (I, O) + (O,) -> (B, O)
 
     def backward(ctx, g):
-        return tuple(unpack(NAME, call(NAME, linear_backward, g, *ctx.saved), NAMES))
+        return tuple(unpack(name, call(linear_backward, g, *ctx.saved), NAMES))
 
     op = with_backward("LinearWithYourBackward", forward, backward)
-    worst = gradcheck_all(NAME, op.apply, [[b.inputs[k] for k in ("x", "weight", "bias")]
-                                           for b in draws])
-    return (f"{NAME} agrees with the backward pass of minivae's ops.linear on 3 random "
+    worst = gradcheck_all(name, op.apply, [[b.inputs[k] for k in ("x", "weight", "bias")]
+                                           for b in draws if b.gradcheck])
+    return (f"{name} agrees with the backward pass of minivae's ops.linear on {len(draws)} "
             "batches", "gradcheck finds your gradients equal to central differences of "
             f"y = x W + b (largest error {worst:.1e}).")

@@ -1,9 +1,17 @@
 """The common mistakes of each exercise, as edits of its solution in the solution notebook.
 
-Each `Planted` replaces text inside the exercise's marked solution regions (each `old` must
-stand there exactly once), and says what the check must then answer: a phrase of its message.
+Each `Planted` replaces text in the code cell that defines the exercise's functions (each `old`
+must stand there exactly once: inside the solution regions, or on a `def` line for a mistake
+of the parameters), and says what the check must then answer: a phrase of its message, and its
+status ("not yet", or "flagged" for an answer that runs minivae's own code).
 docs/teachers_guide.md lists the same mistakes with the same phrases (a test compares them), so
 the guide a teacher reads is what the checks do.
+
+Besides the misconceptions of each formula, the list holds a mistake of each class of problem
+the checks must catch: inputs only the edge cases show (one example, one latent dimension,
+k = 1, logvar far from 0, examples far apart, Adam late in a run), float32, parameters that do
+not fit the template, arguments changed in place, a term left out or of the wrong sign, a
+constant factor that is not simple, and minivae's own code called.
 """
 
 import dataclasses
@@ -12,17 +20,25 @@ import dataclasses
 @dataclasses.dataclass(frozen=True)
 class Planted:
     exercise: str  # the name in minivae.course.EXERCISES
-    edits: tuple  # (old, new) pairs, applied inside the exercise's solution regions
+    edits: tuple  # (old, new) pairs, applied in the cell that defines the exercise's functions
     says: str  # a phrase the check's message must contain
+    status: str = "not yet"  # the Verdict's status
+    kind: str = "misconception"  # or the class of problem it stands for (`of_kind`)
 
     @property
     def id(self):
         return f"{self.exercise}: {self.says[:48]}"
 
 
-def planted(exercise, *edits_and_phrase):
+def planted(exercise, *edits_and_phrase, status="not yet"):
     *pairs, says = edits_and_phrase
-    return Planted(exercise, tuple(pairs), says)
+    return Planted(exercise, tuple(pairs), says, status)
+
+
+def of_kind(kind, *mistakes):
+    """The mistakes, marked as standing for a class of problem: "input" (only an edge case
+    shows it), "float32", "parameters", "in place", "term", "factor", "minivae's code"."""
+    return [dataclasses.replace(mistake, kind=kind) for mistake in mistakes]
 
 
 KL = "np.exp(logvar) - 1 - logvar"
@@ -32,6 +48,9 @@ STABLE = "top + np.log(np.exp(log_w - top).mean(axis=0))"
 SOFTPLUS = "np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))"
 NLL = "(softplus - x * logits).sum(axis=1)"
 BCE = "-(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1)"
+SIGMA = "sigma = np.exp(logvar / 2)"
+TOP = "top = log_w.max(axis=0)"
+DEFAULTS = "lr=1e-3, b1=0.9, b2=0.999, eps=1e-8"
 
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
@@ -142,4 +161,63 @@ MISTAKES = [
             "The prior's log p(z_i) is part of log w_i"),
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
-]
+] + of_kind(  # inputs the ordinary batches never try
+    "input",
+    planted("kl", (KL + ")", KL + ").squeeze()"), "for a batch of one example"),
+    planted("kl", ("- 1 - logvar)", "- 1 - np.clip(logvar, -20, 20))"), "Clipping logvar"),
+    planted("kl", (KL, "np.exp(logvar) - 1 - np.log(np.exp(logvar))"),
+            "exp(logvar) underflows to 0 below about -745"),
+    planted("reparameterize", (SIGMA, SIGMA + ".squeeze()"), "for one latent dimension"),
+    planted("reparameterize", (SIGMA, SIGMA + " + 1e-6"), "adding a small number to sigma"),
+    planted("bernoulli", ("softplus = ", "top = logits.max()\n    softplus = "),
+            (SOFTPLUS, "top + np.log(np.exp(-top) + np.exp(logits - top))"),
+            "a shift c of the whole batch"),
+    planted("iwae", (TOP, "log_w = log_w.squeeze()\n    " + TOP), "for k = 1 sample"),
+    planted("iwae", (TOP, "top = log_w.max()"), "one number for the whole batch"),
+    planted("iwae", (TOP, "top = log_w.mean()"),
+            "one number for the whole batch (its largest log w, its mean)"),
+    planted("adam", ("m_hat = m / (1 - b1**t)", "t = min(t, 10)\n    m_hat = m / (1 - b1**t)"),
+            "steps 3 to 10 of this run were right"),
+    planted("adam", ("m_hat = m / (1 - b1**t)", "m_hat = m / (1 - b1**t) if t < 20 else m"),
+            "steps 3 to 19 of this run were right"),
+) + of_kind(
+    "float32",
+    planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
+    planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
+) + of_kind(  # messages that must be true: about the parameters, not the shapes
+    "parameters",
+    planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
+            "the check calls it with 9 arguments by position"),
+    planted("adam", (DEFAULTS, "lr=1e-3, beta1=0.9, b2=0.999, eps=1e-8"),
+            "its parameters are named (theta, g, m, v, t, lr, beta1, b2, eps)"),
+    planted("linear", ("def linear_backward(g, x, weight)", "def linear_backward(x, weight, g)"),
+            "takes the template's parameters in another order"),
+) + of_kind(
+    "in place",
+    planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
+            "changes its argument m in place"),
+) + of_kind(  # "wrong at N of M elements" no more: the term that is wrong
+    "term",
+    planted("adam", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat)"), "leaves out the term eps"),
+    planted("iwae", ("log_px_z + log_pz - log_qz", "log_px_z - log_pz - log_qz"),
+            "has the term log p(z_i) with the wrong sign"),
+    planted("bernoulli", (NLL, "softplus.sum(axis=1)"), "leaves out the term -x l"),
+    planted("kl", ("0.5 * (mu**2 + ", "0.5 * ("), "leaves out the term mu^2 / 2"),
+) + of_kind(  # an exact factor named only when it is simple or a named constant
+    "factor",
+    planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
+) + of_kind(
+    "minivae's code",
+    planted("kl", ("return 0.5 * (mu**2 + " + KL + ")",
+                   "from minivae.ops.vae import kl_terms\n    return kl_terms(mu, np.exp(logvar), "
+                   "logvar)"), "runs minivae's own code (minivae.ops.vae.kl_terms)",
+            status="flagged"),
+    planted("linear", ("return grad_x, grad_weight, grad_bias",
+                       "from minivae import Tensor, ops\n"
+                       "    xt = Tensor(x, requires_grad=True)\n"
+                       "    wt = Tensor(weight, requires_grad=True)\n"
+                       "    bt = Tensor(grad_bias * 0, requires_grad=True)\n"
+                       "    ops.linear(xt, wt, bt).backward(g)\n"
+                       "    return xt.grad, wt.grad, bt.grad"),
+            "runs minivae's own code (minivae.", status="flagged"),
+)
