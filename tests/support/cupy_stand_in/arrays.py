@@ -121,7 +121,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __getitem__(self, key):
         reads = [self._buffer]
-        index = unwrap(key, reads)
+        index = device_index(key, reads)
         if _has_mask(key):  # a boolean mask: the result's size is known only on the device
             _refuse_d2h_while_capturing()
         found = self._a[index]
@@ -131,7 +131,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __setitem__(self, key, value):
         reads = []
-        index = unwrap(key, reads)
+        index = device_index(key, reads)
         value = operand(value, reads)
         DEVICE.queue("an assignment", lambda: self._a.__setitem__(index, value), reads,
                      [self._buffer])
@@ -265,6 +265,16 @@ def operand(value, reads):
     if isinstance(value, numpy.ndarray):
         return value[()]
     return unwrap(value, reads)
+
+
+def device_index(key, reads):
+    """An index as NumPy takes it: device arrays unwrapped; host arrays and lists in it are
+    copied to the device first, as CuPy does (refused while capturing)."""
+    if isinstance(key, tuple):
+        return tuple(device_index(k, reads) for k in key)
+    if isinstance(key, (numpy.ndarray, list)):
+        return operand(key, reads)
+    return unwrap(key, reads)
 
 
 def refuse_cublas():

@@ -66,7 +66,8 @@ EMULATIONS = {
         builds.emulated_matmul, "minivae_emulated_matmul", 8,
         {"a": "m*k", "b": "k*n", "bias": "n", "c": "m*n"}, nullable=("bias",)),
     "column_sum": Emulation(
-        builds.emulated_matmul, "minivae_emulated_column_sum", 3, {"g": "rows*cols", "out": "cols"}),
+        builds.emulated_matmul, "minivae_emulated_column_sum", 3,
+        {"g": "rows*cols", "out": "cols"}),
 }
 
 
@@ -83,7 +84,8 @@ class Parameter:
         return numpy.dtype(C_TYPES[self.ctype])
 
     def declaration(self):
-        return f"{'const ' if self.const else ''}{self.ctype}{'*' if self.pointer else ''} {self.name}"
+        const, star = "const " if self.const else "", "*" if self.pointer else ""
+        return f"{const}{self.ctype}{star} {self.name}"
 
 
 class RawModule:
@@ -204,9 +206,11 @@ class RawKernel:
         return value
 
     def _check_memory(self, emulation, values):
-        named = dict(zip((p.name for p in self.parameters), values, strict=True))
-        sizes = {n: int(v) for n, v in named.items() if not isinstance(v, ndarray) and v is not None}
-        for parameter, value in zip(self.parameters, values, strict=True):
+        """Each pointer covers the elements the kernel indexes; no written __restrict__ pointer
+        overlaps another one."""
+        pairs = list(zip(self.parameters, values, strict=True))
+        sizes = {p.name: int(v) for p, v in pairs if not p.pointer}
+        for parameter, value in pairs:
             if not parameter.pointer:
                 continue
             if value is None:
@@ -214,16 +218,15 @@ class RawKernel:
                     self._refuse(f"parameter {parameter.name} gets a null pointer, which the "
                                  "kernel dereferences")
                 continue
-            need = math.prod(int(sizes.get(f, f)) for f in emulation.extents[parameter.name].split("*"))
+            extent = emulation.extents[parameter.name]
+            need = math.prod(int(sizes.get(factor, factor)) for factor in extent.split("*"))
             if value.size < need:
                 self._refuse(f"parameter {parameter.name} holds {value.size} elements; the "
-                             f"kernel indexes {need} ({emulation.extents[parameter.name]})")
-        written = [(p, v) for p, v in zip(self.parameters, values, strict=True)
-                   if isinstance(v, ndarray) and not p.const]
-        for p, v in written:
-            for q, w in zip(self.parameters, values, strict=True):
-                if q is not p and isinstance(w, ndarray) and p.restrict and q.restrict \
-                        and _overlap(v, w):
+                             f"kernel indexes {need} ({extent})")
+        arrays = [(p, v) for p, v in pairs if isinstance(v, ndarray)]
+        for p, v in arrays:
+            for q, w in arrays:
+                if q is not p and not p.const and p.restrict and q.restrict and _overlap(v, w):
                     self._refuse(f"{p.name} and {q.name} share memory, but both are "
                                  f"__restrict__ and the kernel writes {p.name}")
 

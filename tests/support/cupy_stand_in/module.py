@@ -7,7 +7,7 @@ import types
 import numpy
 
 from . import device as gpu
-from .arrays import ndarray, module_function, result, unwrap
+from .arrays import device_index, module_function, ndarray, result, unwrap
 from .device import DEVICE
 from .errors import CUDARuntimeError
 from .kernels import RawModule
@@ -19,7 +19,7 @@ FREE, TOTAL = 2 * 2**30, 4 * 2**30  # what mem_info reports: enough for the test
 def make():
     """A fresh stand-in GPU and a module named "cupy" over it."""
     gpu.reset()
-    cupy = types.ModuleType("cupy", "minivae's test stand-in for CuPy (tests/support/cupy_stand_in)")
+    cupy = types.ModuleType("cupy", "the tests' stand-in for CuPy (tests/support/cupy_stand_in)")
     cupy.__version__ = "14.2.0 (stand-in)"
     cupy.stand_in = True  # what `is_stand_in` reads
     cupy.ndarray, cupy.RawModule = ndarray, RawModule
@@ -71,7 +71,7 @@ def asnumpy(value, **kwargs):
 def scatter_add(target, index, values):
     """cupyx.scatter_add: target[index] += values, a repeated index added each time."""
     reads = []
-    index, values = unwrap(index, reads), unwrap(values, reads)
+    index, values = device_index(index, reads), unwrap(values, reads)
     DEVICE.queue("cupyx.scatter_add", lambda: numpy.add.at(target._a, index, values), reads,
                  [target._buffer])
 
