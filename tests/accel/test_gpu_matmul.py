@@ -13,6 +13,7 @@ the measured figures.
 
 import numpy as np
 import pytest
+from support import cupy_stand_in
 from support.agreement import assert_agrees, column_sum_scale, product_scale
 from support.matmul_checks import COLUMN_SHAPES, MODEL, SHAPES, TRANSPOSES, operands
 
@@ -87,11 +88,14 @@ def test_past_2_to_the_31_elements(cupy):
 
 
 def dense_layer_buffers(cupy, dtype=np.float64):
-    """x, W, b, G of the first layer (784 -> 400, batch 128) and the outputs y, dx, dW, db."""
+    """x, W, b, G of the first layer (784 -> 400, batch 128) and the outputs y, dx, dW, db; on
+    the stand-in, which runs every CUDA thread on the CPU, of a layer 40 -> 24, batch 16."""
+    batch, fan_in, fan_out = (16, 40, 24) if cupy_stand_in.is_stand_in(cupy) else (128, 784, 400)
     draw = np.random.default_rng(5)
     inputs = [cupy.asarray(draw.standard_normal(s).astype(dtype)) for s in
-              [(128, 784), (784, 400), (400,), (128, 400)]]
-    outputs = [cupy.empty(s, dtype=dtype) for s in [(128, 400), (128, 784), (784, 400), (400,)]]
+              [(batch, fan_in), (fan_in, fan_out), (fan_out,), (batch, fan_out)]]
+    outputs = [cupy.empty(s, dtype=dtype)
+               for s in [(batch, fan_out), (batch, fan_in), (fan_in, fan_out), (fan_out,)]]
     return inputs, outputs
 
 

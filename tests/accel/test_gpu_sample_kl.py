@@ -53,6 +53,8 @@ def assert_matches(kernel, mu, logvar, gz, gk, seed, stream):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rows, length", [*SIZES, (4096, 256), (65536, 20)], ids=str)
 def test_kernels_match_sample_kl(cupy, dtype, rows, length):
+    if cupy_stand_in.is_stand_in(cupy) and rows * length > 2**16:
+        pytest.skip("the stand-in runs every CUDA thread on the CPU: the large sizes are the GPU's")
     mu, logvar, gz, gk = inputs(dtype, (rows, length), seed=rows + length)
     seed, stream = 2**40 + 3, 2**33 - 2
     kernel = launch_both(mu, logvar, gz, gk, seed, stream)

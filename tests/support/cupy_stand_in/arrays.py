@@ -124,16 +124,17 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
         index = device_index(key, reads)
         if _has_mask(key):  # a boolean mask: the result's size is known only on the device
             _refuse_d2h_while_capturing()
-        found = self._a[index]
+        array = self._a  # what recorded work keeps: the memory, not this array object
+        found = array[index]
         if isinstance(found, numpy.generic):  # CuPy gives a 0-d view, not a scalar
-            found = self._a[(*index, ...) if isinstance(index, tuple) else (index, ...)]
-        return result("indexing", lambda: self._a[index], reads, found)
+            found = array[(*index, ...) if isinstance(index, tuple) else (index, ...)]
+        return result("indexing", lambda: array[index], reads, found)
 
     def __setitem__(self, key, value):
         reads = []
         index = device_index(key, reads)
-        value = operand(value, reads)
-        DEVICE.queue("an assignment", lambda: self._a.__setitem__(index, value), reads,
+        value, array = operand(value, reads), self._a
+        DEVICE.queue("an assignment", lambda: array.__setitem__(index, value), reads,
                      [self._buffer])
 
     def __getattr__(self, name):
@@ -185,13 +186,14 @@ def result(what, compute, reads, value=None):
         if owner is not None:
             return ndarray(value, owner)  # a view: no work
     out = wrap_new(value)
+    target = out._a  # recorded work keeps the memory alive, not the array object
 
     def run():
         with numpy.errstate(all="ignore"):
-            numpy.copyto(out._a, compute())
+            numpy.copyto(target, compute())
 
     if DEVICE.current_stream.capture is not None:
-        _poison(out._a)
+        _poison(target)
     DEVICE.queue(what, run, reads, [out._buffer], now=lambda: None)
     return out
 

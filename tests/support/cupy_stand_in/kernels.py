@@ -152,7 +152,7 @@ class RawKernel:
         values = [self._argument(p, a) for p, a in zip(self.parameters, args, strict=True)]
         emulation = EMULATIONS[self.name]
         self._check_memory(emulation, values)
-        arrays = [v for v in values if isinstance(v, ndarray)]
+        memory = [v._a for v in values if isinstance(v, ndarray)]  # not the array objects
         reads = [v._buffer for p, v in zip(self.parameters, values, strict=True)
                  if isinstance(v, ndarray) and p.const]
         writes = [v._buffer for p, v in zip(self.parameters, values, strict=True)
@@ -163,7 +163,7 @@ class RawKernel:
 
         def run():
             function(*self.template_values, *c_args)
-            return arrays  # the memory the addresses point into lives as long as this closure
+            return memory  # the memory the addresses point into lives as long as this closure
 
         DEVICE.queue(f"kernel {self.expression}", run, reads, writes, stream=stream)
 

@@ -70,9 +70,9 @@ def asnumpy(value, **kwargs):
 
 def scatter_add(target, index, values):
     """cupyx.scatter_add: target[index] += values, a repeated index added each time."""
-    reads = []
+    reads, array = [], target._a
     index, values = device_index(index, reads), unwrap(values, reads)
-    DEVICE.queue("cupyx.scatter_add", lambda: numpy.add.at(target._a, index, values), reads,
+    DEVICE.queue("cupyx.scatter_add", lambda: numpy.add.at(array, index, values), reads,
                  [target._buffer])
 
 
