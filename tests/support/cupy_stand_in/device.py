@@ -73,7 +73,7 @@ class Stream:
         device = device or DEVICE
         self.device = device
         self.non_blocking = non_blocking
-        self.null = null
+        self.legacy = null  # the legacy default stream itself (Stream.null)
         self.name = "Stream.null" if null else f"stream {next(self._ids)}" + (
             " (non_blocking)" if non_blocking else "")
         self.clock = {}  # stream -> how many of its pieces of work come before what is queued next
@@ -100,7 +100,7 @@ class Stream:
         return self.capture is not None
 
     def begin_capture(self, mode=None):
-        if self.null:
+        if self.legacy:
             raise RuntimeError("cannot capture on the default (legacy) stream")
         if self.capture is not None:
             raise CUDARuntimeError("cudaErrorIllegalState: the stream is already capturing")
@@ -186,7 +186,6 @@ class Device:
         self.host = {}  # stream -> how much of its work the host has waited for
         self.allocators = [None]  # None: the default pool
         self.hooks = []
-        self.device_id = 0
 
     @property
     def current_stream(self):
@@ -211,7 +210,7 @@ class Device:
     def implicit_order(self, stream):
         """What `stream`'s next work waits for without being told: the legacy stream's rule
         and everything the host has waited for (work is queued by the host)."""
-        if stream.null:
+        if stream.legacy:
             for other in self.streams:
                 if not other.non_blocking and other is not stream:
                     _merge(stream.clock, other.clock)
