@@ -67,7 +67,8 @@ class GraphStep:
         was current (an event `stream` waits for), and wait for all of `stream`'s work at the end.
         """
         before = self.cupy.cuda.get_current_stream()
-        self.stream.wait_event(before.record())  # what was queued there runs first
+        queued = before.record()  # an event after everything queued there so far
+        self.stream.wait_event(queued)  # which runs first; `queued` lives until the block ends
         with self.stream:
             yield
         self.stream.synchronize()  # the host, and so any stream it queues work on next, waits

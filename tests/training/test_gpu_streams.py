@@ -45,3 +45,10 @@ def test_without_the_event_the_stand_in_refuses_the_race(monkeypatch, tmp_path):
     trainer = quiet(TrainConfig(**SMALL, out=str(tmp_path / "run")))
     with pytest.raises(cupy_stand_in.StreamOrderError, match="written by .* on Stream.null"):
         trainer.fit()
+
+
+def test_the_graph_step_zeroes_its_batch_and_beta_on_its_own_stream(monkeypatch, tmp_path):
+    cupy_stand_in.install(monkeypatch)
+    step = quiet(TrainConfig(**SMALL, out=str(tmp_path / "run"))).graph_step
+    for array in (step.index, step.beta):  # written on the stream that later copies into them
+        assert array._buffer.last_write.stream is step.stream
