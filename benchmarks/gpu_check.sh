@@ -12,9 +12,10 @@
 # The first part, on one H100/H200 with no network and no dataset but the built-in sprites:
 #   1. versions: GPU, driver, CUDA, Python, NumPy, CuPy, PyTorch (and minivae installed from this
 #      checkout with pip --no-index --no-deps if it is not importable);
-#   2. compile: two short training runs (float32 with --cuda-graph, float64 eager), which make
-#      NVRTC compile minivae's kernels and CuPy's for a training step on a bare machine, where
-#      CuPy's kernel cache (~/.cupy/kernel_cache) is empty: its time is printed;
+#   2. compile: a short training run (float32, --cuda-graph, 1,024 sprites), which makes NVRTC
+#      compile minivae's kernels and CuPy's for a training step on a bare machine, where CuPy's
+#      kernel cache (~/.cupy/kernel_cache) is empty: its time is printed; what the later steps
+#      compile (float64, every op) is in their own limits;
 #   3. the GPU tests (pytest -m gpu tests/accel): the fused kernels against NumPy within
 #      docs/cuda.md's bounds, the matrix-product kernels against the sum in order and cuBLAS,
 #      every op on CuPy, training, checkpoints across devices, evaluation, figures, the CUDA
@@ -113,14 +114,12 @@ PY
 }
 
 compile_step() {  # the first CuPy work on a bare machine: NVRTC compiles each kernel once
-    local runs
-    runs=$(mktemp -d)
-    gpu_step "compile: minivae's and CuPy's kernels for a training step (cold cache)" 40 bash -c "
+    local run
+    run=$(mktemp -d)
+    gpu_step "compile: minivae's and CuPy's kernels for a training step (cold cache)" 40 \
         $python -m minivae train --device gpu --cuda-graph --dtype float32 --limit 1024 \
-            --epochs 1 --no-figures --quiet --out $runs/float32 &&
-        $python -m minivae train --device gpu --dtype float64 --limit 1024 \
-            --epochs 1 --no-figures --quiet --out $runs/float64"
-    rm -rf "$runs"
+        --epochs 1 --no-figures --quiet --out "$run/float32"
+    rm -rf "$run"
 }
 
 first_part() {

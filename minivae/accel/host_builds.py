@@ -92,7 +92,7 @@ def _is_double(array):
     return int(array.dtype == numpy.float64)
 
 
-class _Library:
+class KernelLibrary:
     """A built library of kernels/host/, its C functions `names` loaded with their signatures."""
 
     def __init__(self, path, names):
@@ -105,7 +105,7 @@ class _Library:
         return getattr(self._lib, name)
 
 
-class HostLibrary(_Library):
+class HostLibrary(KernelLibrary):
     """sample_kl.cuh's functions on NumPy arrays, each a loop over elements on the CPU."""
 
     def __init__(self, path):
@@ -150,7 +150,7 @@ class HostLibrary(_Library):
         return dmu, dlogvar
 
 
-class EmulatedKernels(_Library):
+class EmulatedKernels(KernelLibrary):
     """sample_kl.cu's kernels on NumPy arrays, launched with the grids of sample_kl.forward_launch
     and backward_launch.
 
@@ -196,7 +196,7 @@ class EmulatedKernels(_Library):
         return dmu, dlogvar
 
 
-class EmulatedMatmul(_Library):
+class EmulatedMatmul(KernelLibrary):
     """matmul.cu's and column_sum.cu's kernels on NumPy arrays, with accel.matmul's grids and the
     GPU launchers' checks. Outputs start as NaN, so an element no thread writes shows up."""
 
