@@ -432,7 +432,7 @@ if host is not None:
     axes.set_xlabel("ulp between the host build's eps and counter_normal's (float64)")
     axes.set_ylabel("normals (log scale)")
     axes.set_title(f"{ulps.size:,} float64 normals: the kernel's math against NumPy "
-                   "(bound: 2 ulp)")
+                   f"(bound: {BOUNDS['eps']['float64']})")
     plt.show()
 else:
     print("no host library: the normals of the C++ path are not compared here")
@@ -740,7 +740,8 @@ if emulated is not None:
             ]
             print(f"{rows:>4} x {length:<4} {np.dtype(dtype).name:>8} {measured[0]:6.2f} "
                   f"{measured[1]:6.2f} {measured[2]:11d} {measured[3]:10.2f}")
-    print("all within docs/cuda.md's bounds: z c = 8, kl c = 40, dmu equal, dlogvar c = 12")
+    print("all within docs/cuda.md's bounds (float32 / float64):", "; ".join(
+        f"{out} {BOUNDS[out]['float32']} / {BOUNDS[out]['float64']}" for out in BOUNDS))
 
 # %% [markdown]
 # On a GPU the same comparison runs the real kernels, launched through `sample_kl.sample_kl_forward`

@@ -36,8 +36,12 @@ from minivae.errors import MinivaeError
 class GraphStep:
     """The captured step of one trainer; `run` trains on one full batch.
 
-    All of the trainer's device work in an epoch runs on `stream` (the trainer enters it), so the
-    replays, the eager steps and the copies before each replay happen in order.
+    All of the trainer's device work in an epoch runs on `stream` (the trainer enters it with
+    `ordered_block`), so the replays, the eager steps and the copies before each replay happen in
+    order. The order with everything else is made explicit, because `stream` is non-blocking:
+    it does not wait for work queued on CuPy's default (legacy) stream, where the model's
+    parameters, the data and the epoch sums were written. So `ordered_block` makes it wait for
+    an event recorded on the stream that was current, and waits for `stream` on leaving.
     """
 
     def __init__(self, trainer):
@@ -45,23 +49,29 @@ class GraphStep:
         self.trainer, self.cupy = trainer, cupy
         self.stream = cupy.cuda.Stream(non_blocking=True)  # capture needs a stream of its own
         self.pool = cupy.cuda.MemoryPool()  # the graph's memory, never lent to anything else
-        self.index = cupy.zeros(trainer.config.batch_size, dtype=np.int64)  # (B,) of the batch
-        self.beta = cupy.zeros((), dtype=trainer.model.dtype)  # the KL's weight this step
+        with self.stream:  # zeroed on the stream that later copies into them and replays
+            self.index = cupy.zeros(trainer.config.batch_size, dtype=np.int64)  # (B,) of a batch
+            self.beta = cupy.zeros((), dtype=trainer.model.dtype)  # the KL's weight this step
+            # the kernels a captured dense layer runs (ops.linalg.LinearCUDA), compiled and
+            # loaded now: the eager warm-up step does not run them
+            probe = cupy.ones((1, 1), dtype=trainer.model.dtype)
+            matmul(probe, probe)
+            column_sum(probe)
         self.graph = None
         self.warmed_up = False
         self.replays = 0
-        # the kernels a captured dense layer runs (ops.linalg.LinearCUDA), compiled and loaded
-        # now: the eager warm-up step does not run them
-        probe = cupy.ones((1, 1), dtype=trainer.model.dtype)
-        matmul(probe, probe)
-        column_sum(probe)
 
     @contextlib.contextmanager
-    def finished_on_exit(self):
-        """Make `stream` current for the block, and wait for all its work at the end."""
+    def ordered_block(self):
+        """Make `stream` current for the block, after all work queued so far on the stream that
+        was current (an event `stream` waits for), and wait for all of `stream`'s work at the end.
+        """
+        before = self.cupy.cuda.get_current_stream()
+        queued = before.record()  # an event after everything queued there so far
+        self.stream.wait_event(queued)  # which runs first; `queued` lives until the block ends
         with self.stream:
             yield
-        self.stream.synchronize()
+        self.stream.synchronize()  # the host, and so any stream it queues work on next, waits
 
     def run(self, batch_index, beta, sums):
         """One optimizer step on train_x[batch_index], a full batch of indices on the device."""

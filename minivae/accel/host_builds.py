@@ -92,12 +92,24 @@ def _is_double(array):
     return int(array.dtype == numpy.float64)
 
 
-class HostLibrary:
+class KernelLibrary:
+    """A built library of kernels/host/, its C functions `names` loaded with their signatures."""
+
+    def __init__(self, path, names):
+        self.path = path
+        self._lib = _load(path, names)
+
+    def function(self, name):
+        """The C function `name`, to call with addresses and integers (the tests' CuPy stand-in
+        launches the emulated kernels this way, with the grids it is given)."""
+        return getattr(self._lib, name)
+
+
+class HostLibrary(KernelLibrary):
     """sample_kl.cuh's functions on NumPy arrays, each a loop over elements on the CPU."""
 
     def __init__(self, path):
-        self.path = path
-        self._lib = _load(path, [n for n in _SIGNATURES if not n.startswith("minivae_emulated")])
+        super().__init__(path, [n for n in _SIGNATURES if not n.startswith("minivae_emulated")])
 
     def philox(self, counters, keys):
         """Philox4x32-10: counters (n, 4) and keys (n, 2), uint32 -> words (n, 4), uint32."""
@@ -138,7 +150,7 @@ class HostLibrary:
         return dmu, dlogvar
 
 
-class EmulatedKernels:
+class EmulatedKernels(KernelLibrary):
     """sample_kl.cu's kernels on NumPy arrays, launched with the grids of sample_kl.forward_launch
     and backward_launch.
 
@@ -147,8 +159,7 @@ class EmulatedKernels:
     """
 
     def __init__(self, path):
-        self.path = path
-        self._lib = _load(path, _EMULATED_SAMPLE_KL)
+        super().__init__(path, _EMULATED_SAMPLE_KL)
 
     def forward(self, mu, logvar, seed, stream, max_blocks=4, threads_per_row=None):
         """(z, kl) of the forward kernel.
@@ -185,13 +196,12 @@ class EmulatedKernels:
         return dmu, dlogvar
 
 
-class EmulatedMatmul:
+class EmulatedMatmul(KernelLibrary):
     """matmul.cu's and column_sum.cu's kernels on NumPy arrays, with accel.matmul's grids and the
     GPU launchers' checks. Outputs start as NaN, so an element no thread writes shows up."""
 
     def __init__(self, path):
-        self.path = path
-        self._lib = _load(path, _EMULATED_MATMUL)
+        super().__init__(path, _EMULATED_MATMUL)
 
     def matmul(self, a, b, transpose_a=False, transpose_b=False, bias=None, *, tile):
         """C = op(A) op(B) (+ bias) by the kernel with 32 x 32 or 64 x 64 tiles (`tile`)."""

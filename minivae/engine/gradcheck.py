@@ -58,7 +58,8 @@ def gradcheck(fn, inputs, *, h=1e-6, tol=1e-6, seed=0, name=None, raise_on_failu
         are passed through unchanged.
     Returns a GradcheckReport; with raise_on_failure=True a failed check raises GraphError.
     """
-    xp = backend.get_array_module(*[getattr(v, "data", v) for v in inputs])
+    # a Tensor's array is .data; a CuPy array's .data is its memory pointer, so ask Tensor only
+    xp = backend.get_array_module(*[v.data if isinstance(v, Tensor) else v for v in inputs])
     tensors = [_as_float64_leaf(v) for v in inputs]
     checked = [i for i, t in enumerate(tensors) if isinstance(t, Tensor) and t.requires_grad]
     upstream = None

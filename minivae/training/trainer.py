@@ -154,7 +154,7 @@ class Trainer:
         if self.partial is None:
             order = self.order_rng.permutation(len(self.train_x))
             self.partial = dict(order=order, next_batch=0, seconds=0.0)
-            self.sums.reset()
+            self.sums.reset()  # on the current stream: device_stream() waits for it (an event)
         p = self.partial
         bar = ProgressBar(self.steps_per_epoch, f"epoch {self.epoch + 1}", enabled=self.progress)
         started = time.perf_counter()
@@ -228,11 +228,12 @@ class Trainer:
         return terms, loss
 
     def device_stream(self):
-        """The CUDA stream the epoch's device work goes to: the graph's, in --cuda-graph runs
-        (and all of it is finished on leaving); otherwise the current one."""
+        """The CUDA stream the epoch's device work goes to: the graph's, in --cuda-graph runs,
+        where it starts after everything queued before on the current stream (the parameters,
+        the data, the sums' reset) and is finished on leaving; otherwise the current one."""
         if self.graph_step is None:
             return contextlib.nullcontext()
-        return self.graph_step.finished_on_exit()
+        return self.graph_step.ordered_block()
 
     def _loss_so_far(self, loss, b):
         """The loss for the progress bar, on the CPU only, where reading it costs nothing; there

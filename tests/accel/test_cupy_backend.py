@@ -1,9 +1,13 @@
 """minivae on CuPy: every op against NumPy, the gradient check, training, evaluation, figures,
-checkpoints across devices and the CUDA-graph step. Skipped, with the reason, without a GPU.
+checkpoints across devices and the CUDA-graph step. Each test runs on the GPU (skipped, with the
+reason, without one) and on the CuPy stand-in (tests/conftest.py), which runs the same code on
+NumPy and the kernels' CPU emulation and refuses launch, capture and stream-order mistakes: a
+test aid for CI, not a GPU.
 
 The fused op's kernels have their own tests (tests/accel/test_gpu_sample_kl.py)."""
 
 import dataclasses
+import types
 
 import numpy as np
 import pytest
@@ -23,9 +27,8 @@ from minivae.training import evaluate
 from minivae.training.run_dir import SavedRun, load_run, read_metrics
 from minivae.training.trainer import TrainConfig, Trainer
 
-pytestmark = pytest.mark.skipif(backend.why_no_gpu() is not None, reason=str(backend.why_no_gpu()))
-cupy = backend.cupy
-CUPY_FORMS = [] if cupy is None else [(c, f) for c in CASES for f in forms(c.function, cupy)]
+CUPY = types.SimpleNamespace(__name__="cupy")  # forms() reads only the module's name
+CUPY_FORMS = [(c, f) for c in CASES for f in forms(c.function, CUPY)]
 SMALL = dict(dataset="sprites", limit=512, epochs=2, batch_size=64, hidden=(32,), latent_dim=4,
              dtype="float64", warmup_epochs=1.0)
 
@@ -38,7 +41,7 @@ def quiet(config, **kwargs):
     "case, form", CUPY_FORMS, ids=[f"{c.name}-{f.label}" for c, f in CUPY_FORMS]
 )
 @pytest.mark.parametrize("seed", range(3))
-def test_every_op_on_cupy_computes_what_numpy_computes(case, form, seed):
+def test_every_op_on_cupy_computes_what_numpy_computes(cupy, case, form, seed):
     inputs = case.draw(RandomPicker(seed))
     on_cpu = outputs_and_gradients(case, inputs, "plain", seed)
     on_gpu = outputs_and_gradients(case, on_device(inputs, cupy), form.label, seed)
@@ -46,20 +49,20 @@ def test_every_op_on_cupy_computes_what_numpy_computes(case, form, seed):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-10, atol=1e-12)
 
 
-def test_the_gradient_check_passes_on_the_gpu(capsys):
+def test_the_gradient_check_passes_on_the_gpu(cupy, capsys):
     assert main(["gradcheck", "--device", "gpu", "--draws", "2"]) == 0
     assert "passed on cupy" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
-def test_the_whole_loss_on_the_gpu_equals_the_cpu(case):
+def test_the_whole_loss_on_the_gpu_equals_the_cpu(cupy, case):
     cpu_call, cpu_params = case.build(0)
     gpu_call, gpu_params = case.build(0, cupy)
     np.testing.assert_allclose(backend.to_numpy(gpu_call(*gpu_params).data),
                                cpu_call(*cpu_params).data, rtol=1e-10)
 
 
-def test_training_on_the_gpu_follows_the_cpu_run(tmp_path):
+def test_training_on_the_gpu_follows_the_cpu_run(cupy, tmp_path):
     cpu = quiet(TrainConfig(**SMALL, out=str(tmp_path / "cpu")))
     gpu = quiet(TrainConfig(**SMALL, device="gpu", out=str(tmp_path / "gpu")))
     for row_cpu, row_gpu in zip(cpu.fit(), gpu.fit(), strict=True):
@@ -67,7 +70,7 @@ def test_training_on_the_gpu_follows_the_cpu_run(tmp_path):
             assert row_gpu[key] == pytest.approx(row_cpu[key], rel=1e-7), key
 
 
-def test_a_gpu_checkpoint_reads_back_on_the_cpu_and_resumes_on_either(tmp_path):
+def test_a_gpu_checkpoint_reads_back_on_the_cpu_and_resumes_on_either(cupy, tmp_path):
     config = TrainConfig(**{**SMALL, "epochs": 1}, device="gpu", out=str(tmp_path / "run"))
     trained = quiet(config)
     trained.fit()
@@ -82,7 +85,7 @@ def test_a_gpu_checkpoint_reads_back_on_the_cpu_and_resumes_on_either(tmp_path):
     assert [row["epoch"] for row in read_metrics(tmp_path / "run" / "metrics.jsonl")] == [1, 2, 3]
 
 
-def test_evaluation_and_figures_run_on_the_gpu(tmp_path):
+def test_evaluation_and_figures_run_on_the_gpu(cupy, tmp_path):
     config = TrainConfig(**{**SMALL, "epochs": 1}, device="gpu", out=str(tmp_path / "run"))
     trainer = quiet(config)
     trainer.fit()
@@ -95,7 +98,7 @@ def test_evaluation_and_figures_run_on_the_gpu(tmp_path):
     assert len(write_figures(run, config.out)) >= 6
 
 
-def test_a_cuda_graph_step_trains_like_the_eager_step(tmp_path):
+def test_a_cuda_graph_step_trains_like_the_eager_step(cupy, tmp_path):
     eager = quiet(TrainConfig(**SMALL, device="gpu", out=str(tmp_path / "eager")))
     graph = quiet(TrainConfig(**SMALL, device="gpu", cuda_graph=True, out=str(tmp_path / "graph")))
     for row_eager, row_graph in zip(eager.fit(), graph.fit(), strict=True):
@@ -104,7 +107,7 @@ def test_a_cuda_graph_step_trains_like_the_eager_step(tmp_path):
     assert graph.graph_step.replays > 0  # the step was captured and replayed
 
 
-def test_a_step_that_waits_for_the_device_cannot_be_captured(tmp_path, monkeypatch):
+def test_a_step_that_waits_for_the_device_cannot_be_captured(cupy, tmp_path, monkeypatch):
     trainer = quiet(TrainConfig(**SMALL, device="gpu", cuda_graph=True, out=str(tmp_path / "g")))
     loss = trainer.model.loss
 

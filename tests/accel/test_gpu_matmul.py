@@ -4,21 +4,22 @@ order (bit for bit), against cuBLAS (the docs' bound), and inside a captured CUD
 What the CPU tests cannot show: --fmad=false and -ftz=true leaving the GPU's sums equal to the
 sum in order, the launch from Python (the sizes' C types, the null bias, the name expressions),
 the agreement with cuBLAS, 64-bit offsets past 2^31 elements, that a stream capture records the
-launches and a replay reads the memory as it is then, and that out= allocates nothing. Skipped,
-with the reason, where CuPy or a GPU is missing. `pytest -s` prints the measured figures.
+launches and a replay reads the memory as it is then, and that out= allocates nothing. Each test
+runs on the GPU (skipped, with the reason, where CuPy or a GPU is missing) and on the CuPy
+stand-in (tests/conftest.py: launches checked against the kernels' C signatures, the kernels
+emulated on the CPU, NumPy's BLAS for cuBLAS; a test aid for CI, not a GPU). `pytest -s` prints
+the measured figures.
 """
 
 import numpy as np
 import pytest
+from support import cupy_stand_in
 from support.agreement import assert_agrees, column_sum_scale, product_scale
 from support.matmul_checks import COLUMN_SHAPES, MODEL, SHAPES, TRANSPOSES, operands
 
-from minivae import backend
 from minivae.accel import matmul as accel_matmul
 from minivae.errors import DTypeError, MinivaeError, ShapeError
 
-cupy = backend.cupy
-pytestmark = pytest.mark.skipif(backend.why_no_gpu() is not None, reason=str(backend.why_no_gpu()))
 CASES = [(m, k, n, *flags) for m, k, n in SHAPES for flags in TRANSPOSES] + MODEL
 
 
@@ -26,7 +27,7 @@ def op(x, transposed):
     return x.T if transposed else x
 
 
-def launch_and_compare(m, k, n, transpose_a, transpose_b, dtype, tile, with_bias=True):
+def launch_and_compare(cupy, m, k, n, transpose_a, transpose_b, dtype, tile, with_bias=True):
     """The GPU's C against NumPy's sum in order (equal) and cuBLAS (the docs' bound)."""
     a, b, bias = operands(m, k, n, transpose_a, transpose_b, dtype, seed=m + 7 * k + 31 * n)
     bias = bias if with_bias else None
@@ -46,19 +47,20 @@ def launch_and_compare(m, k, n, transpose_a, transpose_b, dtype, tile, with_bias
 @pytest.mark.parametrize("tile", [None, *accel_matmul.TILES])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m, k, n, transpose_a, transpose_b", CASES, ids=str)
-def test_matmul_matches_the_sum_in_order_and_cublas(m, k, n, transpose_a, transpose_b, dtype, tile):
-    launch_and_compare(m, k, n, transpose_a, transpose_b, dtype, tile)
+def test_matmul_matches_the_sum_in_order_and_cublas(cupy, m, k, n, transpose_a, transpose_b,
+                                                    dtype, tile):
+    launch_and_compare(cupy, m, k, n, transpose_a, transpose_b, dtype, tile)
 
 
 @pytest.mark.parametrize("tile", accel_matmul.TILES)
 @pytest.mark.parametrize("m, k, n", SHAPES, ids=str)
-def test_matmul_without_bias_passes_a_null_pointer(m, k, n, tile):
-    launch_and_compare(m, k, n, False, True, np.float32, tile, with_bias=False)
+def test_matmul_without_bias_passes_a_null_pointer(cupy, m, k, n, tile):
+    launch_and_compare(cupy, m, k, n, False, True, np.float32, tile, with_bias=False)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rows, cols", COLUMN_SHAPES, ids=str)
-def test_column_sums_match_the_sum_in_order_and_cupy(rows, cols, dtype):
+def test_column_sums_match_the_sum_in_order_and_cupy(cupy, rows, cols, dtype):
     g = np.random.default_rng(rows + cols).standard_normal((rows, cols)).astype(dtype)
     sums = accel_matmul.column_sum(cupy.asarray(g)).get()
     assert_agrees("column_sum in order", sums, accel_matmul.column_sum_in_order(g))
@@ -67,7 +69,7 @@ def test_column_sums_match_the_sum_in_order_and_cupy(rows, cols, dtype):
     print(f"measured column_sum vs cupy {np.dtype(dtype)} {(rows, cols)}: c = {measured:.4f}")
 
 
-def test_past_2_to_the_31_elements():
+def test_past_2_to_the_31_elements(cupy):
     """64-bit offsets: the last rows of a (65537, 32769) float32 A (8.6 GB), as it is and read
     transposed (the same memory as a (32769, 65537) A^T)."""
     m, k = 2**16 + 1, 2**15 + 1
@@ -85,12 +87,15 @@ def test_past_2_to_the_31_elements():
     assert_agrees("matmul in order", c[last].get(), expected)
 
 
-def dense_layer_buffers(dtype=np.float64):
-    """x, W, b, G of the first layer (784 -> 400, batch 128) and the outputs y, dx, dW, db."""
+def dense_layer_buffers(cupy, dtype=np.float64):
+    """x, W, b, G of the first layer (784 -> 400, batch 128) and the outputs y, dx, dW, db; on
+    the stand-in, which runs every CUDA thread on the CPU, of a layer 40 -> 24, batch 16."""
+    batch, fan_in, fan_out = (16, 40, 24) if cupy_stand_in.is_stand_in(cupy) else (128, 784, 400)
     draw = np.random.default_rng(5)
     inputs = [cupy.asarray(draw.standard_normal(s).astype(dtype)) for s in
-              [(128, 784), (784, 400), (400,), (128, 400)]]
-    outputs = [cupy.empty(s, dtype=dtype) for s in [(128, 400), (128, 784), (784, 400), (400,)]]
+              [(batch, fan_in), (fan_in, fan_out), (fan_out,), (batch, fan_out)]]
+    outputs = [cupy.empty(s, dtype=dtype)
+               for s in [(batch, fan_out), (batch, fan_in), (fan_in, fan_out), (fan_out,)]]
     return inputs, outputs
 
 
@@ -102,8 +107,8 @@ def dense_layer_step(x, w, b, g, y, dx, dw, db):
     accel_matmul.column_sum(g, out=db)  # dL/db = sum over the batch of G
 
 
-def test_a_captured_graph_replays_the_layer_with_the_values_at_replay():
-    inputs, outputs = dense_layer_buffers()
+def test_a_captured_graph_replays_the_layer_with_the_values_at_replay(cupy):
+    inputs, outputs = dense_layer_buffers(cupy)
     dense_layer_step(*inputs, *outputs)  # compiles and loads the modules outside the capture
     direct = [out.copy() for out in outputs]
     for out in outputs:
@@ -132,7 +137,7 @@ def test_a_captured_graph_replays_the_layer_with_the_values_at_replay():
         cupy.testing.assert_array_equal(got, want)
 
 
-def test_cupy_matmul_cannot_be_captured_which_is_why_these_kernels_exist():
+def test_cupy_matmul_cannot_be_captured_which_is_why_these_kernels_exist(cupy):
     a = cupy.ones((4, 4), dtype=cupy.float32)
     stream = cupy.cuda.Stream(non_blocking=True)
     with stream:
@@ -142,7 +147,7 @@ def test_cupy_matmul_cannot_be_captured_which_is_why_these_kernels_exist():
         stream.end_capture()
 
 
-def test_with_out_the_launchers_allocate_nothing():
+def test_with_out_the_launchers_allocate_nothing(cupy):
     class CountingHook(cupy.cuda.MemoryHook):
         name = "counting"
 
@@ -152,7 +157,7 @@ def test_with_out_the_launchers_allocate_nothing():
         def malloc_preprocess(self, **kwargs):
             self.mallocs += 1
 
-    inputs, outputs = dense_layer_buffers()
+    inputs, outputs = dense_layer_buffers(cupy)
     dense_layer_step(*inputs, *outputs)  # compiled and loaded
     with CountingHook() as hook:
         dense_layer_step(*inputs, *outputs)
@@ -162,7 +167,7 @@ def test_with_out_the_launchers_allocate_nothing():
     assert hook.mallocs == 1  # the output, and nothing else
 
 
-def test_bad_arguments_are_refused_before_the_launch():
+def test_bad_arguments_are_refused_before_the_launch(cupy):
     a = cupy.zeros((4, 4), dtype=cupy.float32)
     with pytest.raises(DTypeError, match=r"a is a numpy.ndarray .*cupy.asarray"):
         accel_matmul.matmul(a.get(), a)
@@ -180,7 +185,7 @@ def test_bad_arguments_are_refused_before_the_launch():
         accel_matmul.column_sum(a, out=a[1])
 
 
-def test_each_module_is_compiled_once_per_process():
+def test_each_module_is_compiled_once_per_process(cupy):
     a = cupy.ones((3, 3))
     for dtype in (cupy.float32, cupy.float64):
         for tile in accel_matmul.TILES:

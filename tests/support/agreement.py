@@ -9,6 +9,7 @@ with each output's scale defined below (and in the docs): the sizes of what went
 bound holds where the result itself cancels to nearly 0.
 """
 
+import math
 import pathlib
 import re
 
@@ -46,6 +47,57 @@ def bounds():
     wanted = {name for rows in TABLES.values() for name in rows.values()}
     assert set(found) == wanted, f"docs/cuda.md's tables lack rows: {wanted - set(found)}"
     return found
+
+
+FUNCTIONS = {  # a row of docs/cuda.md's table of maths functions -> the names used below
+    "`exp`, float32 (`expf`)": "exp32", "`exp`, float64": "exp64", "`log`, float64": "log64",
+    "`sin`, `cos`, float64": "trig64",
+}
+SUM_DEPTH = 24  # the most additions on one path of either order of a row's KL sum, L <= 4096
+
+
+def documented_ulps():
+    """{function: (GPU, NumPy)}: the ulp errors docs/cuda.md's "Where the bounds come from"
+    states for CUDA's and NumPy's maths functions."""
+    section = DOCS.read_text().split("\n## Where the bounds come from\n", 1)[1]
+    found = {}
+    for line in section.split("\n\n")[1].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] in FUNCTIONS:
+            found[FUNCTIONS[cells[0]]] = (int(cells[1]), int(cells[2]))
+    missing = set(FUNCTIONS.values()) - set(found)
+    assert not missing, f"docs/cuda.md's table of maths functions lacks {missing}"
+    return found
+
+
+def derived_bounds():
+    """The sample-KL table's bounds as docs/cuda.md derives them from `documented_ulps`: every
+    error on the GPU's way and on NumPy's added, in epsilons of the output's scale."""
+    ulps = documented_ulps()
+
+    def both(error):  # error(side): one side's relative error, in epsilons; side 0 GPU, 1 NumPy
+        return error(0) + error(1)
+
+    def function(name):  # k ulp of the correctly rounded value: k + 1/2 of the exact one
+        return lambda side: ulps[name][side] + 0.5
+
+    log, trig = function("log64"), function("trig64")
+    eps64 = both(lambda side: log(side) / 2 + 0.5 + trig(side) + 0.5)  # log, sqrt, cos, product
+    eps = {"float32": 1, "float64": eps64}  # float32: the same double rounded, 1 ulp at most
+    sigma = {"float32": both(function("exp32")), "float64": both(function("exp64"))}
+    bounds = {"words": {"float32": "equal", "float64": "equal"},
+              "dmu": {"float32": "equal", "float64": "equal"},
+              "eps": {"float32": "1 ulp", "float64": f"{math.ceil(2 * eps64)} ulp"}}
+    for dtype in ("float32", "float64"):
+        var = 2 * sigma[dtype] + 1  # sigma * sigma: twice sigma's error, a rounding a side
+        spread = {
+            "z": max(sigma[dtype] + eps[dtype] + 1, 1),  # of |sigma eps|; the sum's, of |z|
+            "dlogvar": max(eps[dtype] + sigma[dtype] + 2, var + 2) + 1,
+            "kl": var + 3 + SUM_DEPTH,  # the terms' roundings, then the two orders of the sum
+        }
+        for output, c in spread.items():
+            bounds.setdefault(output, {})[dtype] = f"c = {math.ceil(c)}"
+    return bounds
 
 
 def ulp_distance(a, b):
