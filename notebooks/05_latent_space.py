@@ -530,7 +530,7 @@ show(plots.traversals, traversals, [dimension_label(d, correlations) for d in di
      title=r"$\beta = 4$, seed 0: one dimension varied at a time from one sprite's code")
 
 
-def centre_and_area(images):
+def centres_and_areas(images):
     """Centre of brightness (S, 2), in pixels (column, row), and total brightness (S,)."""
     rows, columns = np.indices(images.shape[1:])
     area = images.sum(axis=(1, 2))
@@ -540,7 +540,7 @@ def centre_and_area(images):
 
 for d, row in zip(dims, traversals, strict=True):
     best = FACTORS[correlations[d].argmax()] if correlations[d].max() > 0.5 else None
-    centre, area = centre_and_area(row)
+    centre, area = centres_and_areas(row)
     moved = np.abs(centre[-1] - centre[0])  # (column, row) change from -3 to 3, in pixels
     grew = area.max() / area.min()
     print(f"z{d + 1} ({best or 'no single factor'}): the centre moves {moved[0]:.1f} pixels "
