@@ -305,9 +305,10 @@ for row in range(B):
 assert np.all(np.abs(mc_bl - closed_bl) < 3 * stderr_bl)
 
 # %% [markdown]
-# The closed form is exact and costs one pass over mu and logvar; the Monte Carlo estimate is
-# noisy, and its noise grows with $L$ (it sums $L$ noisy terms). That is why the VAE's loss uses
-# the closed form for the KL and a sample only for the reconstruction, which has no closed form.
+# The closed form is exact and costs one pass over $\mu$ and $\mathrm{logvar}$; the Monte
+# Carlo estimate is noisy, and its noise grows with $L$ (it sums $L$ noisy terms). That is why
+# the VAE's loss uses the closed form for the KL and a sample only for the reconstruction, which
+# has no closed form.
 #
 # ## What the KL penalises
 #

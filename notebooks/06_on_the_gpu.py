@@ -131,7 +131,8 @@ else:
     print("no GPU here: the same VAE with xp=cupy, and its loss against the CPU's, are skipped")
 
 # %% [markdown]
-# The two losses can agree only if both devices draw the same eps. That is the next section.
+# The two losses can agree only if both devices draw the same $\epsilon$. That is the next
+# section.
 #
 # ## 2. Philox4x32-10: noise as a pure function of a counter
 #
@@ -323,7 +324,8 @@ plt.show()
 # %% [markdown]
 # ## 3. The same noise on the CPU and the GPU
 #
-# The CUDA kernels draw eps with the same function, written in C++ in `kernels/sample_kl.cuh`:
+# The CUDA kernels draw $\epsilon$ with the same function, written in C++ in
+# `kernels/sample_kl.cuh`:
 # `philox_round`, `philox4x32_10`, `philox_block` (the counter layout), `box_muller` and
 # `block_normals`. Every function there is `__host__ __device__` and uses only integer and
 # floating-point arithmetic and the C functions `exp`, `log`, `sqrt`, `cos`, `sin`: no GPU
@@ -457,8 +459,9 @@ else:
 
 # %% [markdown]
 # On a GPU the kernel's `log`, `cos` and `sin` are CUDA's, and only a GPU can check those.
-# The fused kernel shows its eps directly when mu = 0 and logvar = 0: then sigma = 1 and
-# z = 0 + 1 eps = eps exactly, so its z output *is* its noise.
+# The fused kernel shows its $\epsilon$ directly when $\mu = 0$ and $\mathrm{logvar} = 0$:
+# then $\sigma = 1$ and $z = 0 + 1 \cdot \epsilon = \epsilon$ exactly, so its $z$ output *is*
+# its noise.
 
 # %%
 if GPU:
@@ -572,7 +575,7 @@ show("inline ForwardElement<T> forward_element")
 show("inline BackwardElement<T> backward_element")
 
 # %% [markdown]
-# The host library runs these two functions over arrays, given the eps the op draws. The
+# The host library runs these two functions over arrays, given the $\epsilon$ the op draws. The
 # reference is `ops.sample_kl` on NumPy arrays, the plain `SampleKL`, run through the autograd
 # engine: its $z$, and the gradients of $\sum g_z z + \sum g_k \mathrm{kl}$, which hand
 # SampleKL's backward exactly $g_z$ and $g_k$. On 200,000 elements with $\sigma$ from $e^{-4}$
@@ -657,7 +660,7 @@ show("sample_kl_forward(const T*")
 # %% [markdown]
 # **Backward.** gk comes per row, so nothing needs summing: one thread per quad of the whole
 # batch, thread g taking row g // quads and quad g % quads, with the same `block_normals` call
-# as the forward pass: the same eps, drawn again. Both kernels loop grid-stride, so a grid of
+# as the forward pass: the same $\epsilon$, drawn again. Both kernels loop grid-stride, so a grid of
 # at most 4096 blocks covers any batch.
 
 # %%
@@ -814,7 +817,7 @@ else:
 # bytes of the arrays each NumPy operation reads and the bytes of the array it writes.
 # Two things it does not count, so the unfused figure is a lower bound: `counter_normal`'s
 # own work (its uint64 counters and words and float64 intermediates, plain arrays the tally
-# never sees; below, only writing eps is counted), and the memory the backward pass needs
+# never sees; below, only writing $\epsilon$ is counted), and the memory the backward pass needs
 # kept from the forward pass, $\epsilon$, $\sigma$ and $\sigma^2$, three (B, L) arrays, where
 # the fused kernels keep nothing of shape (B, L) but the inputs, $\mu$ and $\mathrm{logvar}$.
 
