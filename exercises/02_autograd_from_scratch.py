@@ -62,9 +62,12 @@ rng = np.random.default_rng(0)
 # attribute `_node`; the underscore says "internal", and we read it here only to see the
 # machinery.)
 #
-# An example in which one intermediate result, h, is used three times:
+# An example in which one intermediate result, $h$, is used three times ($a$ and $b$ are
+# vectors, the products elementwise):
 #
-#     h = tanh(a * b),    loss = sum(h * h + h)
+# $$
+# h = \tanh(a \odot b), \qquad \mathcal{L} = \sum_j \big(h_j h_j + h_j\big)
+# $$
 
 # %%
 a = minivae.Tensor(np.array([[0.5, -1.0, 0.8]]), requires_grad=True)  # (1, 3), a leaf
@@ -130,16 +133,25 @@ def draw_graph(root, leaf_names, title):
     plt.show()
 
 
-title = "The graph of loss = sum(h * h + h), h = tanh(a * b): ops in blue, leaves in orange"
+title = (r"The graph of $\mathcal{L} = \sum (h \odot h + h)$, $h = \tanh(a \odot b)$: "
+         "ops in blue, leaves in orange")
 draw_graph(loss, {a: "a", b: "b"}, title)
 
 # %% [markdown]
-# Two arrows leave Tanh for Mul (h * h uses h as both inputs) and one for Add: h has three
-# consumers, and each sends a gradient back to it. The chain rule adds them up:
+# Two arrows leave Tanh for Mul ($h \odot h$ uses $h$ as both inputs) and one for Add: $h$ has
+# three consumers, and each sends a gradient back to it. The chain rule adds them up, one term
+# per use $u$ of $h$:
 #
-#     dL/dh = sum over every use u of h:  dL/du du/dh  =  h + h + 1  =  2h + 1
+# $$
+# \frac{\partial \mathcal{L}}{\partial h}
+# = \sum_{u} \frac{\partial \mathcal{L}}{\partial u} \frac{\partial u}{\partial h}
+# = h + h + 1 = 2h + 1,
+# \qquad
+# \frac{\partial \mathcal{L}}{\partial a}
+# = \frac{\partial \mathcal{L}}{\partial h} \odot (1 - h^2) \odot b
+# $$
 #
-# and then dL/da = dL/dh (1 - h^2) b. minivae's `backward()` gets the same:
+# minivae's `backward()` gets the same:
 
 # %%
 loss.backward()
@@ -151,7 +163,8 @@ print("by hand:          ", expected_a)
 # %% [markdown]
 # ## The backward pass by hand, in topological order
 #
-# Each op's backward takes dL/d(its output) and returns dL/d(each input). The rule that makes
+# Each op's backward takes $\partial \mathcal{L} / \partial (\text{its output})$ and returns
+# $\partial \mathcal{L} / \partial (\text{each input})$. The rule that makes
 # the walk right: **call a node's backward only once every consumer of its output has sent its
 # gradient** (and they have been added up). A topological order of the graph, read from the
 # loss towards the leaves, guarantees it. A depth-first search gives one: list a node after
@@ -211,8 +224,8 @@ print("by hand equals minivae's backward for a and b")
 # Call backward on a node each time a gradient reaches it, and recurse into its inputs at once.
 # Because each backward is linear in the incoming gradient, the leaves still receive the right
 # sum. But a node is visited once per *path* from the loss to it, and paths multiply: in the
-# chain y_k = y_(k-1) + y_(k-1), each level uses the one before twice, so level k is reached
-# along 2^k paths.
+# chain $y_k = y_{k-1} + y_{k-1}$, each level uses the one before twice, so level $k$ is
+# reached along $2^k$ paths.
 
 
 # %%
@@ -258,9 +271,9 @@ assert calls_topological == depths
 
 # %%
 figure, axes = plt.subplots(figsize=(7, 4))
-axes.semilogy(depths, calls_every_path, "o-", label="recursion along every path: 2^n - 1")
-axes.semilogy(depths, calls_topological, "s-", label="topological order: n")
-axes.set_xlabel("levels n in the chain y = y + y")
+axes.semilogy(depths, calls_every_path, "o-", label="recursion along every path: $2^n - 1$")
+axes.semilogy(depths, calls_topological, "s-", label="topological order: $n$")
+axes.set_xlabel("levels $n$ in the chain $y = y + y$")
 axes.set_ylabel("backward calls (log scale)")
 axes.set_title("Backward calls for one gradient: every path against each node once")
 axes.legend()
@@ -272,8 +285,8 @@ plt.show()
 # The obvious repair is to remember the nodes already visited and skip them
 # (`skip_visited=True`). Now a node's backward runs as soon as the *first* consumer reaches it,
 # before the others have sent their share, and the late shares are dropped. In the graph
-# above, the first visit to Tanh carries only the gradient from one input of h * h; the other
-# two uses of h never reach a.
+# above, the first visit to Tanh carries only the gradient from one input of $h \odot h$; the
+# other two uses of $h$ never reach $a$.
 
 # %%
 a.zero_grad()
@@ -312,13 +325,17 @@ assert recursion_failed and x.grad is not None
 #
 # A new op is a `minivae.Function` subclass with two static methods on plain arrays:
 # `forward(ctx, x)` computes the output and saves what the derivative will need
-# (`ctx.save_for_backward`); `backward(ctx, g)` receives g = dL/d(output) and returns
-# dL/d(input), one gradient per input. Then `Op.apply(tensor)` runs it and records the node.
+# (`ctx.save_for_backward`); `backward(ctx, g)` receives
+# $g = \partial \mathcal{L} / \partial (\text{output})$ and returns
+# $\partial \mathcal{L} / \partial (\text{input})$, one gradient per input. Then
+# `Op.apply(tensor)` runs it and records the node.
 #
-# The op: SiLU (also called swish), z = x sigmoid(x). By the product rule, with s = sigmoid(x)
-# and ds/dx = s (1 - s):
+# The op: SiLU (also called swish), $z = x\, \mathrm{sigmoid}(x)$. By the product rule, with
+# $s = \mathrm{sigmoid}(x)$ and $ds/dx = s (1 - s)$:
 #
-#     dz/dx = s + x s (1 - s) = s (1 + x (1 - s))
+# $$
+# \frac{dz}{dx} = s + x s (1 - s) = s \big(1 + x (1 - s)\big)
+# $$
 
 # %%
 class SiLU(minivae.Function):
@@ -345,11 +362,15 @@ def silu(x):
 #
 # `minivae.gradcheck(fn, inputs)` compares the backward pass with central differences on every
 # element of every input (`docs/math.md`, "Checking gradients"): for a random upstream
-# gradient u and L = sum(u * fn(x)),
+# gradient $u$ and $L = \sum u \odot \mathrm{fn}(x)$, with $e_i$ the unit vector along
+# element $i$,
 #
-#     numeric_i = (L(x + h e_i) - L(x - h e_i)) / 2h,   h = 1e-6, in float64
+# $$
+# \mathrm{numeric}_i = \frac{L(x + h e_i) - L(x - h e_i)}{2h}, \qquad h = 10^{-6}
+# \text{ in float64}
+# $$
 #
-# and it passes when every element's error is at most 1e-6.
+# and it passes when every element's error is at most $10^{-6}$.
 
 # %%
 report = minivae.gradcheck(silu, [rng.normal(0, 2, (4, 5))], name="silu")
@@ -359,8 +380,9 @@ assert report.passed
 # %% [markdown]
 # ## A planted bug
 #
-# The classic slip: differentiate x sigmoid(x) as if x were a constant, forgetting the product
-# rule, and return g s. The forward pass is unchanged, so nothing else would notice: the loss
+# The classic slip: differentiate $x\, \mathrm{sigmoid}(x)$ as if $x$ were a constant,
+# forgetting the product rule, and return $g s$. The forward pass is unchanged, so nothing else
+# would notice: the loss
 # still goes down (more slowly), the numbers look plausible. The checker does notice:
 
 # %%
@@ -380,9 +402,9 @@ assert not buggy_report.passed
 
 # %% [markdown]
 # Where the bug is large and where it hides: the derivative each backward pass reports, over a
-# range of x, against central differences of the forward pass. The missing term,
-# x s (1 - s), vanishes at x = 0 and for large |x|, so a check at a few lucky points could
-# miss it; gradcheck tests every element against a random upstream gradient.
+# range of $x$, against central differences of the forward pass. The missing term,
+# $x s (1 - s)$, vanishes at $x = 0$ and for large $|x|$, so a check at a few lucky points
+# could miss it; gradcheck tests every element against a random upstream gradient.
 
 # %%
 xs = np.linspace(-8, 8, 161)
@@ -402,26 +424,30 @@ assert np.allclose(correct, numeric, atol=1e-6) and not np.allclose(buggy, numer
 
 figure, axes = plt.subplots(figsize=(8, 4.5))
 axes.plot(xs, numeric, "k.", markersize=4, label="central differences of the forward pass")
-axes.plot(xs, correct, label="SiLU.backward: s (1 + x (1 - s))")
-axes.plot(xs, buggy, "--", label="planted bug: s")
-axes.set_xlabel("x")
-axes.set_ylabel("dz/dx")
-axes.set_title("The derivative of z = x sigmoid(x): the bug is invisible at 0 and far out")
+axes.plot(xs, correct, label="SiLU.backward: $s\\,(1 + x (1 - s))$")
+axes.plot(xs, buggy, "--", label="planted bug: $s$")
+axes.set_xlabel("$x$")
+axes.set_ylabel("$dz/dx$")
+axes.set_title(r"The derivative of $z = x\,\mathrm{sigmoid}(x)$: the bug is invisible at 0 "
+               "and far out")
 axes.legend()
 plt.show()
 
 # %% [markdown]
 # ## Exercise 2: a dense layer's backward pass
 #
-# Every MLP in minivae is made of one op: the dense layer y = x W + b, with x (B, I) a batch of
-# B inputs of I features each, W (I, O), b (O,) added to every row, and y (B, O). It is
-# `ops.linear`. Its backward pass receives g = dL/dy, shape (B, O), and returns one gradient per
-# input, each of its input's shape: dL/dx (B, I), dL/dW (I, O) and dL/db (O,).
+# Every MLP in minivae is made of one op: the dense layer $y = x W + b$, with $x$ (B, I) a batch
+# of $B$ inputs of $I$ features each, $W$ (I, O), $b$ (O,) added to every row, and $y$ (B, O).
+# It is `ops.linear`. Its backward pass receives $g = \partial \mathcal{L} / \partial y$,
+# shape (B, O), and returns one gradient per input, each of its input's shape:
+# $\partial \mathcal{L} / \partial x$ (B, I), $\partial \mathcal{L} / \partial W$ (I, O) and
+# $\partial \mathcal{L} / \partial b$ (O,).
 #
 # Write `linear_backward(g, x, weight)`, returning the three in that order. Start from one
-# element, y_bo = sum_i x_bi W_io + b_o: dy_bo/dW_io = x_bi, and the chain rule adds up
-# g_bo dy_bo/dW_io over every (b, o) that W_io reaches. Then write each such sum as a matrix
-# product, and check that the shapes come out as above. Use only the arguments and NumPy. The
+# element, $y_{bo} = \sum_i x_{bi} W_{io} + b_o$: $\partial y_{bo} / \partial W_{io} = x_{bi}$,
+# and the chain rule adds up $g_{bo}\, \partial y_{bo} / \partial W_{io}$ over every $(b, o)$
+# that $W_{io}$ reaches. Then write each such sum as a matrix product, and check that the
+# shapes come out as above. Use only the arguments and NumPy. The
 # check plugs your function into a `minivae.Function` as the backward pass of y = x W + b,
 # compares it with `ops.linear`'s on four batches and runs `minivae.gradcheck` on it.
 
@@ -446,7 +472,8 @@ minivae.course.check_linear_backward(linear_backward)
 #
 # Gradients accumulate: each `backward()` adds its result to `.grad`, never replaces it. That is
 # needed (a parameter used in several places, or a batch processed in pieces, sums its
-# contributions), but it means a second `backward()` of the same loss doubles the gradient:
+# contributions), but it means a second `backward()` of the same loss doubles the gradient
+# ($\partial (w - 3)^2 / \partial w = 2 (w - 3) = -4$ at $w = 1$):
 
 # %%
 w = minivae.Tensor(np.array([1.0]), requires_grad=True)
@@ -462,8 +489,8 @@ assert np.allclose(w.grad, [-8.0])
 # asked to keep them; minivae keeps them, so the mistake shows up as a wrong gradient rather
 # than an error.) In a training loop the same thing happens across steps unless the gradients
 # are cleared before each backward: that is what `optimizer.zero_grad()` is for. Without it,
-# each step's gradient is the sum of all the gradients so far. Minimizing (w - 3)^2 with plain
-# SGD (`minivae.models.optim.SGD`, lr 0.1), both ways:
+# each step's gradient is the sum of all the gradients so far. Minimizing $(w - 3)^2$ with
+# plain SGD (`minivae.models.optim.SGD`, learning rate 0.1), both ways:
 
 
 # %%
@@ -489,15 +516,15 @@ axes.plot(cleared, "o-", markersize=3, label="zero_grad() before each backward")
 axes.plot(accumulated, "s-", markersize=3, label="gradients never cleared")
 axes.axhline(3, color="gray", lw=0.8)
 axes.set_xlabel("SGD step")
-axes.set_ylabel("w")
+axes.set_ylabel("$w$")
 axes.set_ylim(-0.5, 7.8)
-axes.set_title("Minimizing (w - 3)^2: stale gradients make SGD oscillate instead of converge")
+axes.set_title("Minimizing $(w - 3)^2$: stale gradients make SGD oscillate instead of converge")
 axes.legend(loc="upper center", ncol=2)
 plt.show()
 
 # %% [markdown]
-# The stale sum acts like momentum that never decays: w overshoots 3, the summed gradient only
-# slowly turns round, and w swings back and forth with no damping.
+# The stale sum acts like momentum that never decays: $w$ overshoots 3, the summed gradient
+# only slowly turns round, and $w$ swings back and forth with no damping.
 #
 # ## What goes wrong when a gradient is assigned instead of accumulated
 #
@@ -520,10 +547,11 @@ assert not np.allclose(wrong[a], by_hand[a])
 assert np.any(np.sign(wrong[a]) != np.sign(by_hand[a]))
 
 # %% [markdown]
-# Here dL/dh comes out as h instead of 2h + 1, and for the middle element, where h is between
-# -1/2 and 0, the gradient even has the wrong sign. The bug hides wherever each tensor is used
-# once and strikes wherever one is used more than once: in a VAE, mu and logvar each feed two
-# terms, the sample z = mu + sigma * eps and the KL. A gradient check of the whole loss (one of
+# Here $\partial \mathcal{L} / \partial h$ comes out as $h$ instead of $2h + 1$, and for the
+# middle element, where $h$ is between $-\tfrac12$ and 0, the gradient even has the wrong sign.
+# The bug hides wherever each tensor is used once and strikes wherever one is used more than
+# once: in a VAE, $\mu$ and $\mathrm{logvar}$ each feed two terms, the sample
+# $z = \mu + \sigma \epsilon$ and the KL. A gradient check of the whole loss (one of
 # minivae's tests, and `minivae gradcheck` on the command line) catches it. minivae's engine
 # adds in two places, `_accumulate` for leaves and the `pending` sums for intermediate results
 # (`tensor.py`), and both do exactly what `accumulate` above does.

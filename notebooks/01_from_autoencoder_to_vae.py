@@ -15,21 +15,23 @@
 # %% [markdown]
 # # 1. From autoencoder to VAE
 #
-# An autoencoder squeezes each input x (D numbers) through a code z (L numbers, L much smaller
-# than D) and rebuilds x from the code. A Variational Autoencoder (VAE) keeps that shape but
-# makes the code uncertain: the encoder outputs a Gaussian distribution over z, and the decoder
-# rebuilds x from a z drawn from it. This notebook follows the flow of information through
-# both, then works out the one new piece of math the distribution brings: the KL divergence
-# between two Gaussians, derived in closed form and checked against Monte Carlo estimates.
+# An autoencoder squeezes each input $x$ ($D$ numbers) through a code $z$ ($L$ numbers,
+# $L$ much smaller than $D$) and rebuilds $x$ from the code. A Variational Autoencoder (VAE)
+# keeps that shape but makes the code uncertain: the encoder outputs a Gaussian distribution
+# over $z$, and the decoder rebuilds $x$ from a $z$ drawn from it. This notebook follows the
+# flow of information through both, then works out the one new piece of math the distribution
+# brings: the KL divergence between two Gaussians, derived in closed form and checked against
+# Monte Carlo estimates.
 #
-# The symbols are those of `docs/math.md`: x (B, D) a batch of B inputs, z (B, L) their codes,
-# mu and logvar (B, L) what the encoder outputs, sigma = exp(logvar / 2), eps ~ N(0, I) noise.
+# The symbols are those of `docs/math.md`: $x$ (B, D) a batch of $B$ inputs, $z$ (B, L) their
+# codes, $\mu$ and $\mathrm{logvar} = \log \sigma^2$ (B, L) what the encoder outputs,
+# $\sigma = e^{\mathrm{logvar}/2}$, and $\epsilon \sim \mathcal{N}(0, I)$ the noise.
 
 # %%
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import FancyBboxPatch
+from IPython.display import SVG, display
 
 import minivae
 import minivae.course
@@ -42,70 +44,25 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## The flow of information
 #
-# Top row: the autoencoder maps x to one point z and decodes it. Bottom row: the VAE's encoder
-# outputs two vectors, mu and logvar, the mean and log-variance of
-# q(z|x) = N(mu, diag(sigma^2)); a code is drawn as z = mu + sigma * eps (the
-# reparameterization, notebook 3) and decoded into the parameters of p(x|z). The loss has two
-# terms (notebook 4): the reconstruction -log p(x|z) and the KL divergence from q(z|x) to the
-# prior p(z) = N(0, I). Under each box: the minivae function that computes it.
-
+# The VAE's encoder outputs two vectors, $\mu$ and $\mathrm{logvar}$, the mean and
+# log-variance of $q(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)$; a code is
+# drawn as $z = \mu + \sigma \epsilon$ (the reparameterization, notebook 3) and decoded into
+# the parameters of $p(x \mid z)$, one logit per pixel. The loss has two terms (notebook 4):
+# the reconstruction term $-\log p(x \mid z)$ and the KL divergence from $q(z \mid x)$ to the
+# prior $p(z) = \mathcal{N}(0, I)$. Under each box, the minivae function that computes it
+# (the note at the bottom is about a faster form of three of the boxes; notebook 6 is about
+# it, and this notebook calls the steps one by one, as drawn):
 
 # %%
-def box(axes, x, y, text, code="", colour="#dbe9f6"):
-    """A rounded box centred at (x, y): `text`, and below it in small type `code`."""
-    axes.add_patch(FancyBboxPatch((x - 1.1, y - 0.45), 2.2, 0.9, boxstyle="round,pad=0.05",
-                                  facecolor=colour, edgecolor="black"))
-    axes.text(x, y + (0.13 if code else 0), text, ha="center", va="center", fontsize=9.5)
-    axes.text(x, y - 0.25, code, ha="center", va="center", fontsize=7.5, family="monospace")
-
-
-def arrow(axes, start, end):
-    axes.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", lw=1.4))
-
-
-columns = [0, 2.6, 5.2, 7.8, 10.4, 13.0]  # x, encoder, (mu, logvar), z, decoder, -log p(x|z)
-figure, axes = plt.subplots(figsize=(13.5, 5.4))
-# the autoencoder, at height 4: no distribution, so nothing in the third column
-for column, text, code, colour in [
-    (0, "x  (B, D)", "", "white"),
-    (1, "encoder MLP", "Autoencoder.encode", "#dbe9f6"),
-    (3, "z  (B, L)", "one point per x", "#fde2c8"),
-    (4, "decoder MLP", "Autoencoder.decode", "#dbe9f6"),
-    (5, "-log p(x|z)", "ops.bernoulli_nll", "#e3f1dc"),
-]:
-    box(axes, columns[column], 4, text, code, colour)
-for a, b in [(0, 1), (1, 3), (3, 4), (4, 5)]:
-    arrow(axes, (columns[a] + 1.15, 4), (columns[b] - 1.15, 4))
-# the VAE, at height 1.5, with the noise and the KL below it
-for column, y, text, code, colour in [
-    (0, 1.5, "x  (B, D)", "", "white"),
-    (1, 1.5, "encoder MLP", "VAE.encode", "#dbe9f6"),
-    (2, 1.5, "mu, logvar  (B, L)", "q(z|x) = N(mu, sigma^2)", "#fde2c8"),
-    (3, 1.5, "z = mu + sigma * eps", "ops.reparameterize", "#fde2c8"),
-    (4, 1.5, "decoder MLP", "VAE.decode", "#dbe9f6"),
-    (5, 1.5, "-log p(x|z)", "ops.bernoulli_nll", "#e3f1dc"),
-    (3, -0.4, "eps ~ N(0, I)", "minivae.rng", "white"),
-    (2, -0.4, "KL(q(z|x) || p(z))", "ops.gaussian_kl", "#e3f1dc"),
-]:
-    box(axes, columns[column], y, text, code, colour)
-for a, b in [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]:
-    arrow(axes, (columns[a] + 1.15, 1.5), (columns[b] - 1.15, 1.5))
-arrow(axes, (columns[3], 0.1), (columns[3], 1.0))  # the noise enters the sample
-arrow(axes, (columns[2], 1.0), (columns[2], 0.1))  # mu, logvar give the KL
-axes.text(-1.1, 4.75, "Autoencoder: x -> one point z -> x", fontsize=11, weight="bold")
-axes.text(-1.1, 2.25, "VAE: x -> a distribution q(z|x) -> a sample z -> p(x|z)", fontsize=11,
-          weight="bold")
-axes.text(columns[5], -0.4, "the loss (green):\n-log p(x|z) + beta * KL\n(VAE.loss)",
-          ha="center", va="center", fontsize=9)
-axes.set_xlim(-1.3, 14.3)
-axes.set_ylim(-1.1, 5.1)
-axes.axis("off")
-axes.set_title("The flow of information: a point code against a distribution over codes")
-plt.show()
+display(SVG(filename="../docs/_static/vae_flow.svg"))
 
 # %% [markdown]
+# An autoencoder (`minivae.Autoencoder`) is the same picture with neither the distribution nor
+# the noise: its encoder outputs one point $z$, which goes straight to the decoder, and its
+# loss is the reconstruction term alone, with no KL.
+#
 # The same flow in code, on five sprites (28 x 28 images of shapes, generated by the package,
-# so D = 784) and an untrained VAE with a 2-dimensional latent space (L = 2). Only shapes
+# so $D = 784$) and an untrained VAE with a 2-dimensional latent space ($L = 2$). Only shapes
 # matter here; notebook 4 trains it.
 
 # %%
@@ -142,13 +99,15 @@ print("autoencoder, twice:", first[0], second[0])
 print("VAE, twice:        ", draws[0][0], draws[1][0])
 
 # %% [markdown]
-# This changes what the decoder learns. It never sees exactly mu, only points scattered around
-# it by sigma, so it must decode a whole neighbourhood of each code to something like x: the
-# codes of similar inputs overlap, and the space between them means something. And a second
-# term in the loss, KL(q(z|x) || p(z)), pulls every q(z|x) towards the prior N(0, I), so that
-# the codes fill one region around 0 instead of spreading out anywhere. An autoencoder's codes
-# can sit far apart with gaps between them; a VAE's overlap near the origin, which is what lets
-# us later draw z ~ N(0, I) and decode a new example (notebook 5 compares trained ones).
+# This changes what the decoder learns. It never sees exactly $\mu$, only points scattered
+# around it by $\sigma$, so it must decode a whole neighbourhood of each code to something like
+# $x$: the codes of similar inputs overlap, and the space between them means something. And a
+# second term in the loss, $\mathrm{KL}(q(z \mid x) \,\|\, p(z))$, pulls every
+# $q(z \mid x)$ towards the prior $\mathcal{N}(0, I)$, so that the codes gather in one region
+# around 0 instead of spreading out anywhere. An autoencoder's codes can sit anywhere, at any
+# scale, with gaps between them; a VAE's are pulled to where the prior is, which is what lets
+# us later draw $z \sim \mathcal{N}(0, I)$ and decode a new example (notebook 5 compares
+# trained ones, and finds how far that pull goes).
 #
 # A picture with made-up codes for three inputs, in one latent dimension:
 
@@ -163,9 +122,10 @@ left.set_ylabel("(a point has no spread)")
 left.set_xlabel("z")
 for m, s, colour in zip([-1.1, 0.3, 1.4], [0.45, 0.6, 0.4], ["C0", "C1", "C2"], strict=True):
     right.plot(grid, np.exp(-0.5 * ((grid - m) / s) ** 2) / (s * np.sqrt(2 * np.pi)),
-               color=colour, label=f"q(z|x) = N({m}, {s}^2)")
-right.plot(grid, np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi), "k--", label="prior p(z) = N(0, 1)")
-right.set_title("VAE: one Gaussian q(z|x) per input, near the prior")
+               color=colour, label=rf"$q(z \mid x) = \mathcal{{N}}({m}, {s}^2)$")
+right.plot(grid, np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi), "k--",
+           label=r"prior $p(z) = \mathcal{N}(0, 1)$")
+right.set_title(r"VAE: one Gaussian $q(z \mid x)$ per input, near the prior")
 right.set_xlabel("z")
 right.set_ylabel("density")
 right.legend(fontsize=8, loc="upper right")
@@ -175,29 +135,40 @@ plt.show()
 # %% [markdown]
 # ## Gaussians and the KL divergence, in one dimension
 #
-# The KL divergence from q to p is the expected log-ratio of their densities under q:
+# The KL divergence from $q$ to $p$ is the expected log-ratio of their densities under $q$:
 #
-#     KL(q || p) = E_{z ~ q}[log q(z) - log p(z)]  >= 0,  and 0 only when q = p.
+# $$
+# \mathrm{KL}(q \,\|\, p) = \mathbb{E}_{z \sim q}\big[\log q(z) - \log p(z)\big] \;\ge\; 0,
+# \quad \text{and } 0 \text{ only when } q = p.
+# $$
 #
-# For q = N(mu, sigma^2) and p = N(0, 1) the log-densities are
+# For $q = \mathcal{N}(\mu, \sigma^2)$ and $p = \mathcal{N}(0, 1)$ the log-densities are
 #
-#     log q(z) = -1/2 (log 2 pi + logvar + (z - mu)^2 / sigma^2)
-#     log p(z) = -1/2 (log 2 pi + z^2)
+# $$
+# \log q(z) = -\tfrac12 \log 2\pi - \tfrac12 \mathrm{logvar} - \frac{(z - \mu)^2}{2\sigma^2},
+# \qquad
+# \log p(z) = -\tfrac12 \log 2\pi - \frac{z^2}{2}
+# $$
 #
-# Under q, E[(z - mu)^2] = sigma^2 and E[z^2] = mu^2 + sigma^2. So the log 2 pi terms cancel
-# and
+# Under $q$, $\mathbb{E}[(z - \mu)^2] = \sigma^2$ and $\mathbb{E}[z^2] = \mu^2 + \sigma^2$.
+# So the $\log 2\pi$ terms cancel and
 #
-#     KL = -1/2 (logvar + 1) + 1/2 (mu^2 + sigma^2) = 1/2 (mu^2 + sigma^2 - 1 - logvar).
+# $$
+# \mathrm{KL} = -\tfrac12 \mathrm{logvar} - \tfrac12 + \tfrac12 (\mu^2 + \sigma^2)
+# = \tfrac12 \left(\mu^2 + \sigma^2 - 1 - \mathrm{logvar}\right)
+# $$
 #
-# This is the closed form `ops.gaussian_kl` computes (per row, summed over the L dimensions).
+# This is the closed form `ops.gaussian_kl` computes (per row, summed over the $L$ dimensions).
 #
 # ### Exercise 1: the closed-form KL and its gradient
 #
 # Write it in NumPy, elementwise: `kl_closed_form(mu, logvar)` takes two arrays of one shape
 # and returns the KL term of each element, an array of that shape. Then its gradient:
-# `kl_gradient(mu, logvar)` returns the pair (dKL/dmu, dKL/dlogvar), each of that shape too.
-# Derive the two derivatives from the formula above; remember that sigma^2 = exp(logvar). Use
-# only the arguments and NumPy (`np`): the check calls your functions on inputs of its own.
+# `kl_gradient(mu, logvar)` returns the pair
+# $(\partial \mathrm{KL} / \partial \mu, \partial \mathrm{KL} / \partial\, \mathrm{logvar})$,
+# each of that shape too. Derive the two derivatives from the formula above; remember that
+# $\sigma^2 = e^{\mathrm{logvar}}$. Use only the arguments and NumPy (`np`): the check calls
+# your functions on inputs of its own.
 
 
 # %%
@@ -245,10 +216,10 @@ def log_normal(z, mu, logvar):
 
 
 # %% [markdown]
-# The Monte Carlo estimate draws z = mu + sigma * eps from q and averages log q(z) - log p(z).
-# Its standard error is the standard deviation of those terms over sqrt(n): an unbiased
-# estimate lands within 3 standard errors of the true value in 99.7% of runs. Both must agree
-# with each other and with `ops.gaussian_kl`:
+# The Monte Carlo estimate draws $n$ codes $z = \mu + \sigma \epsilon$ from $q$ and averages
+# $\log q(z) - \log p(z)$. Its standard error is the standard deviation of those terms over
+# $\sqrt{n}$: an unbiased estimate lands within 3 standard errors of the true value in 99.7% of
+# runs. Both must agree with each other and with `ops.gaussian_kl`:
 
 # %%
 mu_1d, logvar_1d = 1.5, np.log(0.5**2)  # q = N(1.5, 0.5^2)
@@ -265,26 +236,33 @@ assert np.isclose(by_minivae, closed)
 assert abs(mc - closed) < 3 * stderr
 
 # %% [markdown]
-# The estimate closes in on the closed form as n grows, its error shrinking like 1 / sqrt(n):
+# The estimate closes in on the closed form as $n$ grows, its error shrinking like
+# $1 / \sqrt{n}$:
 
 # %%
 counts = np.arange(1, n + 1)
 running_mean = np.cumsum(terms) / counts
 band = 3 * terms.std(ddof=1) / np.sqrt(counts)
+inside = np.abs(running_mean - closed)[99:] < band[99:]  # from n = 100 on
+print(f"from n = 100 on, the running mean is within 3 standard errors for {inside.mean():.1%} "
+      "of the n")
+assert inside.mean() > 0.95
 figure, axes = plt.subplots(figsize=(8, 4))
-axes.plot(counts, running_mean, label="Monte Carlo mean of log q(z) - log p(z)")
-axes.fill_between(counts, closed - band, closed + band, alpha=0.25, label="closed form +- 3 stderr")
+axes.plot(counts, running_mean, label=r"Monte Carlo mean of $\log q(z) - \log p(z)$")
+axes.fill_between(counts, closed - band, closed + band, alpha=0.25,
+                  label=r"closed form $\pm$ 3 standard errors")
 axes.axhline(closed, color="black", lw=1, label=f"closed form {closed:.4f}")
 axes.set_xscale("log")
 axes.set_ylim(closed - 1.5, closed + 1.5)
-axes.set_xlabel("number of samples n")
+axes.set_xlabel("number of samples $n$")
 axes.set_ylabel("KL estimate (nats)")
-axes.set_title("KL(N(1.5, 0.5^2) || N(0, 1)): Monte Carlo against the closed form")
+axes.set_title(r"$\mathrm{KL}(\mathcal{N}(1.5, 0.5^2) \,\|\, \mathcal{N}(0, 1))$: "
+               "Monte Carlo against the closed form")
 axes.legend()
 plt.show()
 
 # %% [markdown]
-# One pair (mu, sigma) could agree by luck. Several, from narrow to wide and near to far:
+# One pair $(\mu, \sigma)$ could agree by luck. Several, from narrow to wide and near to far:
 
 # %%
 print(f"{'mu':>5} {'sigma':>6} {'closed form':>12} {'Monte Carlo':>20}")
@@ -300,15 +278,17 @@ for mu_i, sigma_i in [(0.0, 1.0), (0.0, 0.2), (0.0, 3.0), (-2.0, 1.0), (1.0, 0.1
 # %% [markdown]
 # ## In L dimensions
 #
-# The encoder's q(z|x) = N(mu, diag(sigma^2)) has independent coordinates, and so has the prior
-# N(0, I). The log-density of independent coordinates is the sum of theirs, so the KL is a sum
-# over the L dimensions:
+# The encoder's $q(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)$ has independent
+# coordinates, and so has the prior $\mathcal{N}(0, I)$. The log-density of independent
+# coordinates is the sum of theirs, so the KL is a sum over the $L$ dimensions:
 #
-#     KL = sum_j 1/2 (mu_j^2 + sigma_j^2 - 1 - logvar_j)
+# $$
+# \mathrm{KL} = \frac12 \sum_{j=1}^{L} \left(\mu_j^2 + \sigma_j^2 - 1 - \mathrm{logvar}_j\right)
+# $$
 #
-# `ops.gaussian_kl(mu, logvar)` takes mu and logvar of shape (B, L) and returns this sum for
-# each of the B rows, shape (B,). Checked on four random rows with L = 10, each against its own
-# Monte Carlo estimate:
+# `ops.gaussian_kl(mu, logvar)` takes `mu` and `logvar` of shape (B, L) and returns this sum for
+# each of the $B$ rows, shape (B,). Checked on four random rows with $L = 10$, each against its
+# own Monte Carlo estimate:
 
 # %%
 B, L = 4, 10
@@ -328,50 +308,56 @@ for row in range(B):
 assert np.all(np.abs(mc_bl - closed_bl) < 3 * stderr_bl)
 
 # %% [markdown]
-# The closed form is exact and costs one pass over mu and logvar; the Monte Carlo estimate is
-# noisy, and its noise grows with L (it sums L noisy terms). That is why the VAE's loss uses
-# the closed form for the KL and a sample only for the reconstruction, which has no closed form.
+# The closed form is exact and costs one pass over $\mu$ and $\mathrm{logvar}$; the Monte
+# Carlo estimate is noisy, and its noise grows with $L$ (it sums $L$ noisy terms). That is why
+# the VAE's loss uses the closed form for the KL and a sample only for the reconstruction, which
+# has no closed form.
 #
 # ## What the KL penalises
 #
-# Read term by term, 1/2 (mu^2 + sigma^2 - 1 - logvar) has three things to say:
-# - mu^2 / 2: a code away from 0 costs quadratically (left panel);
-# - (sigma^2 - logvar - 1) / 2: a sigma away from 1 costs in both directions (middle panel):
-#   sigma^2 / 2 penalises wide distributions, -logvar / 2 = -log sigma penalises narrow ones,
-#   without bound as sigma -> 0 (a point code, like the autoencoder's, has infinite KL);
-# - the minimum, 0, is q = p: mu = 0 and sigma = 1.
+# Read term by term, $\tfrac12 (\mu^2 + \sigma^2 - 1 - \mathrm{logvar})$ has three things to
+# say:
+# - $\mu^2 / 2$: a code away from 0 costs quadratically (left panel);
+# - $(\sigma^2 - 1 - \mathrm{logvar}) / 2$: a $\sigma$ away from 1 costs in both directions
+#   (right panel): $\sigma^2 / 2$ penalises wide distributions,
+#   $-\mathrm{logvar} / 2 = -\log \sigma$ narrow ones, without bound as $\sigma \to 0$ (a
+#   point code, like the autoencoder's, has infinite KL);
+# - the minimum, 0, is $q = p$: $\mu = 0$ and $\sigma = 1$.
 
 # %%
 mus = np.linspace(-3, 3, 200)
 sigmas = np.geomspace(0.05, 4, 200)
-figure, (left, middle) = plt.subplots(1, 2, figsize=(12, 4))
+figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 for sigma_i in (0.5, 1.0, 2.0):
-    left.plot(mus, kl_by_minivae(mus, np.log(sigma_i**2)), label=f"sigma = {sigma_i}")
-left.set_xlabel("mu")
+    left.plot(mus, kl_by_minivae(mus, np.log(sigma_i**2)), label=rf"$\sigma = {sigma_i}$")
+left.set_xlabel(r"$\mu$")
 left.set_ylabel("KL (nats)")
-left.set_title("KL against mu: quadratic, least at mu = 0")
+left.set_title(r"KL against $\mu$: quadratic, least at $\mu = 0$")
 left.legend()
-middle.plot(sigmas, kl_by_minivae(0.0, np.log(sigmas**2)), "k", lw=2, label="KL at mu = 0")
-middle.plot(sigmas, sigmas**2 / 2, "--", label="sigma^2 / 2 (too wide)")
-middle.plot(sigmas, -np.log(sigmas), ":", label="-log sigma (too narrow)")
-middle.set_xscale("log")
-middle.set_ylim(-1, 5)
-middle.axvline(1.0, color="gray", lw=0.8)
-middle.set_xlabel("sigma (log scale)")
-middle.set_ylabel("nats")
-middle.set_title("KL against sigma: least at sigma = 1")
-middle.legend()
+right.plot(sigmas, kl_by_minivae(0.0, np.log(sigmas**2)), "k", lw=2, label=r"KL at $\mu = 0$")
+right.plot(sigmas, sigmas**2 / 2, "--", label=r"$\sigma^2 / 2$ (too wide)")
+right.plot(sigmas, -np.log(sigmas), ":", label=r"$-\log \sigma$ (too narrow)")
+right.set_xscale("log")
+right.set_ylim(-1, 5)
+right.axvline(1.0, color="gray", lw=0.8)
+right.set_xlabel(r"$\sigma$ (log scale)")
+right.set_ylabel("nats")
+right.set_title(r"KL against $\sigma$: least at $\sigma = 1$")
+right.legend()
 plt.show()
 
 # %% [markdown]
 # During training the KL does not act through its value but through its gradient, which
 # `ops.gaussian_kl`'s hand-written backward pass supplies (the derivatives of exercise 1):
 #
-#     dKL/dmu = mu,    dKL/dlogvar = (sigma^2 - 1) / 2
+# $$
+# \frac{\partial\, \mathrm{KL}}{\partial \mu} = \mu, \qquad
+# \frac{\partial\, \mathrm{KL}}{\partial\, \mathrm{logvar}} = \frac{\sigma^2 - 1}{2}
+# $$
 #
-# Gradient descent moves (mu, logvar) against the gradient, towards (0, 0). The arrows below
-# are that step, -gradient, as minivae's backward pass computes it on a grid of (mu, logvar),
-# over the contours of the KL:
+# Gradient descent moves $(\mu, \mathrm{logvar})$ against the gradient, towards $(0, 0)$. The
+# arrows below are that step, minus the gradient, as minivae's backward pass computes it on a
+# grid of $(\mu, \mathrm{logvar})$, over the contours of the KL:
 
 # %%
 mu_grid, logvar_grid = np.meshgrid(np.linspace(-3, 3, 13), np.linspace(-3, 2, 11))
@@ -388,19 +374,21 @@ contours = axes.contour(fine_mu, fine_logvar, kl_by_minivae(fine_mu, fine_logvar
 axes.clabel(contours, fontsize=8)
 axes.quiver(mu_grid, logvar_grid, -mu_t.grad.reshape(mu_grid.shape),
             -logvar_t.grad.reshape(mu_grid.shape), angles="xy", color="gray")
-axes.plot(0, 0, "r*", markersize=14, label="minimum: mu = 0, logvar = 0 (sigma = 1)")
-axes.set_xlabel("mu")
-axes.set_ylabel("logvar")
-axes.set_title("Contours of the KL (nats) and -gradient from ops.gaussian_kl's backward")
+axes.plot(0, 0, "r*", markersize=14,
+          label=r"minimum: $\mu = 0$, $\mathrm{logvar} = 0$ ($\sigma = 1$)")
+axes.set_xlabel(r"$\mu$")
+axes.set_ylabel(r"$\mathrm{logvar}$")
+axes.set_title("KL contours (nats); arrows: minus its gradient, by ops.gaussian_kl")
 axes.legend(loc="lower left")
 plt.show()
 
 # %% [markdown]
-# The arrows grow with |mu| (the pull towards 0 is linear in mu) and are lopsided in logvar:
-# above logvar = 0 (sigma > 1) the pull down grows like e^logvar, below it levels off at 1/2.
+# The arrows grow with $|\mu|$ (the pull towards 0 is linear in $\mu$) and are lopsided in
+# $\mathrm{logvar}$: above $\mathrm{logvar} = 0$ ($\sigma > 1$) the pull down grows like
+# $e^{\mathrm{logvar}}$, below it levels off at $\tfrac12$.
 #
-# Alone, the KL would pull every q(z|x) onto the prior and the code would say nothing about x.
-# The reconstruction term pulls the other way, towards codes precise enough to rebuild x.
-# Notebook 2 builds the autograd engine that computed those arrows; notebook 3 shows how a
-# gradient gets through the sampling step z = mu + sigma * eps; notebook 4 puts the two terms
-# together as the ELBO and trains the model.
+# Alone, the KL would pull every $q(z \mid x)$ onto the prior and the code would say nothing
+# about $x$. The reconstruction term pulls the other way, towards codes precise enough to
+# rebuild $x$. Notebook 2 builds the autograd engine that computed those arrows; notebook 3
+# shows how a gradient gets through the sampling step $z = \mu + \sigma \epsilon$; notebook 4
+# puts the two terms together as the ELBO and trains the model.

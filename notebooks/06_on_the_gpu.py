@@ -28,9 +28,10 @@
 # (`minivae.accel.host_builds.emulated_kernels()`).
 # Cells that need a real GPU check `GPU` first and say so when there is none.
 #
-# The symbols are those of `docs/math.md`: mu and logvar (B, L) from the encoder,
-# sigma = exp(logvar / 2), eps ~ N(0, I) the noise, z = mu + sigma eps, and the KL to the
-# prior per row. `docs/cuda.md` is the reference this notebook follows.
+# The symbols are those of `docs/math.md`: $\mu$ and $\mathrm{logvar}$ (B, L) from the
+# encoder, $\sigma = e^{\mathrm{logvar}/2}$, $\epsilon \sim \mathcal{N}(0, I)$ the noise,
+# $z = \mu + \sigma \epsilon$, and the KL to the prior per row. `docs/cuda.md` is the reference
+# this notebook follows.
 
 # %%
 # %matplotlib inline
@@ -130,7 +131,8 @@ else:
     print("no GPU here: the same VAE with xp=cupy, and its loss against the CPU's, are skipped")
 
 # %% [markdown]
-# The two losses can agree only if both devices draw the same eps. That is the next section.
+# The two losses can agree only if both devices draw the same $\epsilon$. That is the next
+# section.
 #
 # ## 2. Philox4x32-10: noise as a pure function of a counter
 #
@@ -138,14 +140,21 @@ else:
 # gets depends on what ran before it. Thousands of GPU threads would have to take turns.
 # A counter-based generator is a function instead, bits = philox(counter, key), so any thread
 # can compute the noise of any element by itself. `minivae.rng.philox4x32` implements
-# Philox4x32-10 (Salmon et al., 2011): a 128-bit counter (c0, c1, c2, c3) and a 64-bit key
-# (k0, k1) go through 10 rounds of
+# Philox4x32-10 (Salmon et al., 2011): a 128-bit counter $(c_0, c_1, c_2, c_3)$ and a 64-bit
+# key $(k_0, k_1)$ go through 10 rounds of
 #
-#     (c0, c1, c2, c3) <- (hi(M1 c2) ^ c1 ^ k0,  lo(M1 c2),  hi(M0 c0) ^ c3 ^ k1,  lo(M0 c0))
+# $$
+# (c_0, c_1, c_2, c_3) \leftarrow
+# \big(\mathrm{hi}(M_1 c_2) \oplus c_1 \oplus k_0,\;
+# \mathrm{lo}(M_1 c_2),\;
+# \mathrm{hi}(M_0 c_0) \oplus c_3 \oplus k_1,\;
+# \mathrm{lo}(M_0 c_0)\big)
+# $$
 #
-# (hi and lo: the high and low 32 bits of a 64-bit product; ^ exclusive or), the key bumped by
-# the constants (W0, W1) before every round but the first. Its authors' library, Random123,
-# publishes known answers; the implementation must give them exactly:
+# ($\mathrm{hi}$ and $\mathrm{lo}$: the high and low 32 bits of a 64-bit product; $\oplus$
+# exclusive or), the key bumped by the constants $(W_0, W_1)$ before every round but the first.
+# Its authors' library, Random123, publishes known answers; the implementation must give them
+# exactly:
 
 # %%
 KNOWN_ANSWERS = [  # Random123's kat_vectors for philox4x32_10: counter, key -> the four words
@@ -163,18 +172,28 @@ for counter, key, expected in KNOWN_ANSWERS:
 
 # %% [markdown]
 # **The counter layout** (`docs/math.md`, "Where the noise comes from"). A draw of shape
-# (B, L) from stream s gives row r the stream s + r; element j of that row is lane j % 4 of
-# Philox block j // 4, computed from
+# (B, L) from stream $s$ gives row $r$ the stream $s + r$; element $j$ of that row is lane
+# $j \bmod 4$ of Philox block $b = \lfloor j / 4 \rfloor$, computed from
 #
-#     counter = (block_lo, block_hi, stream_lo, stream_hi),   key = (seed_lo, seed_hi)
+# $$
+# \text{counter} = \big(b \bmod 2^{32},\; \lfloor b / 2^{32} \rfloor,\;
+# (s + r) \bmod 2^{32},\; \lfloor (s + r) / 2^{32} \rfloor\big),
+# \qquad
+# \text{key} = (\text{seed's low 32 bits},\; \text{seed's high 32 bits})
+# $$
 #
-# The four words w0..w3 become four normals by two Box-Muller pairs in float64
-# (`rng.box_muller`): (w0, w1) give lanes 0 and 1, (w2, w3) lanes 2 and 3, with
+# The four words $w_0, \dots, w_3$ become four normals by two Box-Muller pairs in float64
+# (`rng.box_muller`): $(w_0, w_1)$ give lanes 0 and 1, $(w_2, w_3)$ lanes 2 and 3, with
 #
-#     u1 = (w_even + 1) / 2^32,  u2 = w_odd / 2^32
-#     eps_even = sqrt(-2 log u1) cos(2 pi u2),  eps_odd = sqrt(-2 log u1) sin(2 pi u2)
+# $$
+# u_1 = \frac{w_{\mathrm{even}} + 1}{2^{32}}, \quad u_2 = \frac{w_{\mathrm{odd}}}{2^{32}},
+# \qquad
+# \epsilon_{\mathrm{even}} = \sqrt{-2 \log u_1}\, \cos(2\pi u_2), \quad
+# \epsilon_{\mathrm{odd}} = \sqrt{-2 \log u_1}\, \sin(2\pi u_2)
+# $$
 #
-# So each element's noise depends on (seed, s + r, j) and nothing else. One block, followed
+# So each element's noise depends on $(\text{seed}, s + r, j)$ and nothing else. One block,
+# followed
 # through by hand below with `philox4x32` and `box_muller`, and checked against
 # `rng.counter_normal`, the function every draw goes through:
 
@@ -232,12 +251,12 @@ axes.set_title(f"One Philox block, seed {SEED}: where four elements of a row get
 plt.show()
 
 # %% [markdown]
-# **Any piece, the same numbers.** Because element (r, j) is a function of (seed, s + r, j),
-# a batch can be drawn whole or in pieces: rows apart (a later row block starts at stream
-# s + r0), columns apart (`counter_normal`'s `offset` starts a piece at element j0 of each
-# stream), or one element alone. All give the same numbers, bit for bit. This is what lets
-# every GPU thread compute its own eps, and what makes example n draw the same noise in a
-# batch of 1 or 1000.
+# **Any piece, the same numbers.** Because element $(r, j)$ is a function of
+# $(\text{seed}, s + r, j)$, a batch can be drawn whole or in pieces: rows apart (a later row
+# block starts at stream $s + r_0$), columns apart (`counter_normal`'s `offset` starts a piece
+# at element $j_0$ of each stream), or one element alone. All give the same numbers, bit for
+# bit. This is what lets every GPU thread compute its own $\epsilon$, and what makes example
+# $n$ draw the same noise in a batch of 1 or 1000.
 
 # %%
 B, L, s = 8, 20, 100  # a (B, L) draw from stream s
@@ -277,9 +296,9 @@ figure.colorbar(image, ax=axes, label="eps", shrink=0.8)
 plt.show()
 
 # %% [markdown]
-# And the numbers are standard normal: a million of them against the N(0, 1) density, mean and
-# variance within 3 standard errors of 0 and 1 (the variance of a sample variance of n
-# normals is 2 / (n - 1)).
+# And the numbers are standard normal: a million of them against the $\mathcal{N}(0, 1)$
+# density, mean and variance within 3 standard errors of 0 and 1 (the variance of a sample
+# variance of $n$ normals is $2 / (n - 1)$).
 
 # %%
 eps = counter_normal(np, (1000, 1000), SEED, 0, np.float64).ravel()
@@ -305,7 +324,8 @@ plt.show()
 # %% [markdown]
 # ## 3. The same noise on the CPU and the GPU
 #
-# The CUDA kernels draw eps with the same function, written in C++ in `kernels/sample_kl.cuh`:
+# The CUDA kernels draw $\epsilon$ with the same function, written in C++ in
+# `kernels/sample_kl.cuh`:
 # `philox_round`, `philox4x32_10`, `philox_block` (the counter layout), `box_muller` and
 # `block_normals`. Every function there is `__host__ __device__` and uses only integer and
 # floating-point arithmetic and the C functions `exp`, `log`, `sqrt`, `cos`, `sin`: no GPU
@@ -439,8 +459,9 @@ else:
 
 # %% [markdown]
 # On a GPU the kernel's `log`, `cos` and `sin` are CUDA's, and only a GPU can check those.
-# The fused kernel shows its eps directly when mu = 0 and logvar = 0: then sigma = 1 and
-# z = 0 + 1 eps = eps exactly, so its z output *is* its noise.
+# The fused kernel shows its $\epsilon$ directly when $\mu = 0$ and $\mathrm{logvar} = 0$:
+# then $\sigma = 1$ and $z = 0 + 1 \cdot \epsilon = \epsilon$ exactly, so its $z$ output *is*
+# its noise.
 
 # %%
 if GPU:
@@ -461,18 +482,24 @@ else:
 # ## 4. The fused kernel, next to its math
 #
 # `ops.sample_kl(mu, logvar, seed, stream)` is one op for two steps of the VAE's loss
-# (`ops.vae.SampleKL`, its NumPy form, is the reference):
+# (`ops.vae.SampleKL`, its NumPy form, is the reference). Forward, $z$ (B, L) and the KL of
+# each row $r$ (B,); backward, with $g_z$ (B, L) and $g_k$ (B,) the gradients arriving from
+# above:
 #
-#     forward:   z = mu + sigma eps                                 (B, L)
-#                kl[r] = 1/2 sum_j (mu^2 + sigma^2 - 1 - logvar)    (B,)
-#     backward:  dmu     = gz + gk mu
-#                dlogvar = gz eps sigma / 2 + gk (sigma^2 - 1) / 2
+# $$
+# z = \mu + \sigma \epsilon, \qquad
+# \mathrm{kl}_r = \frac12 \sum_j \left(\mu_{rj}^2 + \sigma_{rj}^2 - 1 - \mathrm{logvar}_{rj}\right);
+# \qquad
+# \frac{\partial \mathcal{L}}{\partial \mu} = g_z + g_k\, \mu, \qquad
+# \frac{\partial \mathcal{L}}{\partial\, \mathrm{logvar}}
+# = g_z\, \frac{\epsilon \sigma}{2} + g_k\, \frac{\sigma^2 - 1}{2}
+# $$
 #
-# with gz (B, L) and gk (B,) the gradients arriving from above, and eps of row r from stream
-# `stream + r`. The backward pass does not read a stored eps: it draws it again from the same
-# counters. The source below is what CuPy compiles, `kernel_sources.kernel_source("sample_kl.cu")`,
-# the header pasted in place of its `#include` with `#line` markers; `show` prints one function
-# from it with the file and line number each line has in `kernels/`.
+# with $\epsilon$ of row $r$ from stream `stream + r`. The backward pass does not read a stored
+# $\epsilon$: it draws it again from the same counters. The source below is what CuPy
+# compiles, `kernel_sources.kernel_source("sample_kl.cu")`, the header pasted in place of its
+# `#include` with `#line` markers; `show` prints one function from it with the file and line
+# number each line has in `kernels/`.
 
 # %%
 SOURCE = kernel_sources.kernel_source("sample_kl.cu")
@@ -514,10 +541,10 @@ def show(signature):
 
 # %% [markdown]
 # **Philox in C++.** The round is the formula above, word for word: `(u64)PHILOX_M0 * c.w0`,
-# a 32 x 32 -> 64-bit product, gives hi (`>> 32`) and lo (the cast to 32 bits) at once, and
-# unsigned 32-bit addition wraps modulo 2^32 as `rng.py`'s `& MASK32` does. `philox_block` is
-# the counter layout: counter (block_lo, block_hi, stream_lo, stream_hi), key (seed_lo,
-# seed_hi).
+# a 32 x 32 -> 64-bit product, gives $\mathrm{hi}$ (`>> 32`) and $\mathrm{lo}$ (the cast to 32
+# bits) at once, and unsigned 32-bit addition wraps modulo $2^{32}$ as `rng.py`'s `& MASK32`
+# does. `philox_block` is the counter layout: counter (block_lo, block_hi, stream_lo,
+# stream_hi), key (seed_lo, seed_hi).
 
 # %%
 show("inline Words4 philox_round")
@@ -536,22 +563,25 @@ show("inline Normals4<T> block_normals")
 
 # %% [markdown]
 # **The element formulas**, forward and backward, in the order `SampleKL` evaluates them:
-# sigma = exp(0.5 logvar), var = sigma sigma, then z = mu + sigma eps and the KL term
-# mu mu + var - 1 - logvar (the row's KL is half their sum); dmu = gz + gk mu and
-# dlogvar = gz eps sigma / 2 + gk (var - 1) / 2. The kernels are compiled with fused
-# multiply-adds off (`--fmad=false`), so every operation but `exp` rounds as NumPy's does.
+# $\sigma = e^{0.5\, \mathrm{logvar}}$, $\mathrm{var} = \sigma \sigma$, then
+# $z = \mu + \sigma \epsilon$ and the KL term $\mu \mu + \mathrm{var} - 1 - \mathrm{logvar}$
+# (the row's KL is half their sum); $g_z + g_k \mu$ for $\mu$ and
+# $g_z \epsilon \sigma / 2 + g_k (\mathrm{var} - 1) / 2$ for $\mathrm{logvar}$. The kernels
+# are compiled with fused multiply-adds off (`--fmad=false`), so every operation but `exp`
+# rounds as NumPy's does.
 
 # %%
 show("inline ForwardElement<T> forward_element")
 show("inline BackwardElement<T> backward_element")
 
 # %% [markdown]
-# The host library runs these two functions over arrays, given the eps the op draws. The
+# The host library runs these two functions over arrays, given the $\epsilon$ the op draws. The
 # reference is `ops.sample_kl` on NumPy arrays, the plain `SampleKL`, run through the autograd
-# engine: its z, and the gradients of sum(gz z) + sum(gk kl), which hand SampleKL's backward
-# exactly gz and gk. On 200,000 elements with sigma from e^-4 to e^2, within `docs/cuda.md`'s
-# bounds; the scales are the docs': |z| + |sigma eps| for z, and
-# |gz eps sigma / 2| + |gk (sigma^2 + 1) / 2| for dlogvar.
+# engine: its $z$, and the gradients of $\sum g_z z + \sum g_k \mathrm{kl}$, which hand
+# SampleKL's backward exactly $g_z$ and $g_k$. On 200,000 elements with $\sigma$ from $e^{-4}$
+# to $e^2$, within `docs/cuda.md`'s bounds; the scales are the docs': $|z| + |\sigma \epsilon|$
+# for $z$, and $|g_z \epsilon \sigma / 2| + |g_k (\sigma^2 + 1) / 2|$ for the gradient of
+# $\mathrm{logvar}$.
 
 
 # %%
@@ -630,7 +660,7 @@ show("sample_kl_forward(const T*")
 # %% [markdown]
 # **Backward.** gk comes per row, so nothing needs summing: one thread per quad of the whole
 # batch, thread g taking row g // quads and quad g % quads, with the same `block_normals` call
-# as the forward pass: the same eps, drawn again. Both kernels loop grid-stride, so a grid of
+# as the forward pass: the same $\epsilon$, drawn again. Both kernels loop grid-stride, so a grid of
 # at most 4096 blocks covers any batch.
 
 # %%
@@ -777,8 +807,9 @@ else:
 # its time is mostly memory traffic, as long as the arithmetic keeps up (whether the
 # double-precision Box-Muller keeps up in float32 is the first question `docs/cuda.md` puts to
 # the benchmark). The fused op moves the least there is: the forward pass
-# reads mu and logvar and writes z and kl, (3 B L + B) s bytes for floats of s bytes; the
-# backward pass reads mu, logvar, gz and gk and writes dmu and dlogvar, (5 B L + B) s.
+# reads $\mu$ and $\mathrm{logvar}$ and writes $z$ and the KL, $(3BL + B)\, s$ bytes for
+# floats of $s$ bytes; the backward pass reads $\mu$, $\mathrm{logvar}$, $g_z$ and $g_k$ and
+# writes the two gradients, $(5BL + B)\, s$.
 #
 # The plain form, `SampleKL` on CuPy arrays, is a composition of separate elementwise
 # kernels, one per operation, and each reads its operands from memory and writes its result
@@ -787,9 +818,9 @@ else:
 # bytes of the arrays each NumPy operation reads and the bytes of the array it writes.
 # Two things it does not count, so the unfused figure is a lower bound: `counter_normal`'s
 # own work (its uint64 counters and words and float64 intermediates, plain arrays the tally
-# never sees; below, only writing eps is counted), and the memory the backward pass needs
-# kept from the forward pass, eps, sigma and sigma^2, three (B, L) arrays, where the fused
-# kernels keep nothing of shape (B, L) but the inputs, mu and logvar.
+# never sees; below, only writing $\epsilon$ is counted), and the memory the backward pass needs
+# kept from the forward pass, $\epsilon$, $\sigma$ and $\sigma^2$, three (B, L) arrays, where
+# the fused kernels keep nothing of shape (B, L) but the inputs, $\mu$ and $\mathrm{logvar}$.
 
 # %%
 MOVED = {"read": 0, "written": 0}  # bytes, reset before each pass
@@ -974,8 +1005,8 @@ else:
 #
 # - One op body for both devices: the array module comes from the arrays (`ctx.xp`), and an
 #   op's fast form for a backend is looked up by the module's name (`Function.form_for`).
-# - Philox4x32-10 makes eps a pure function of (seed, stream + r, j): Random123's answers
-#   reproduced, and any piece of a draw equal to its part of the whole.
+# - Philox4x32-10 makes $\epsilon$ a pure function of $(\text{seed}, \text{stream} + r, j)$:
+#   Random123's answers reproduced, and any piece of a draw equal to its part of the whole.
 # - The kernels' C++ draws the same noise: Philox words equal, float32 normals equal, float64
 #   normals within 2 ulp (a different maths library's log, cos and sin).
 # - The fused kernels, read next to their math, agree with `SampleKL` within `docs/cuda.md`'s

@@ -15,6 +15,12 @@ renamed into place, so the cache never holds a partial or unverified file.
 
 Files found on disk are not hashed (Debian recompresses the archives, so their bytes differ
 from the published ones); the IDX reader checks their headers and lengths instead.
+
+MINIVAE_HIDE_INSTALLED_DATA=1 makes a machine that has a dataset look like one that has not:
+only 1 and 2 are searched (the places the caller names), neither the cache nor
+/usr/share/datasets, and nothing is downloaded. It is how the notebook tests see what a learner
+without Fashion-MNIST sees on a machine where it is installed; the error that says the dataset
+was not found names the variable, so a hidden dataset is never mistaken for a missing one.
 """
 
 import dataclasses
@@ -28,6 +34,7 @@ from minivae.errors import DataError
 from minivae.files import REGULAR, atomic_write, file_kind, os_problem
 
 SYSTEM_DIR = "/usr/share/datasets"
+HIDE_VARIABLE = "MINIVAE_HIDE_INSTALLED_DATA"  # "1": search only data_dir and $MINIVAE_DATA
 DOWNLOAD_TIMEOUT = 15  # seconds without an answer before a server counts as unreachable
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 FILENAMES = (
@@ -83,12 +90,23 @@ def cache_dir(name):
     return os.path.join(root, "minivae", name)
 
 
+def installed_data_hidden():
+    """True when $MINIVAE_HIDE_INSTALLED_DATA is 1, False when it is unset, empty or 0."""
+    value = os.environ.get(HIDE_VARIABLE, "")
+    if value not in ("", "0", "1"):
+        raise DataError(f"{HIDE_VARIABLE}={value!r}: set it to 1 to hide the installed "
+                        "datasets (the cache and /usr/share/datasets), or unset it")
+    return value == "1"
+
+
 def candidate_dirs(name, data_dir=None, system_dir=SYSTEM_DIR):
     """The directories searched, in order (see the module docstring)."""
     dirs = []
     for explicit in (data_dir, os.environ.get("MINIVAE_DATA")):
         if explicit:
             dirs += [explicit, os.path.join(explicit, name)]
+    if installed_data_hidden():
+        return dirs
     return dirs + [cache_dir(name), os.path.join(system_dir, name)]
 
 
@@ -100,15 +118,19 @@ def locate(name, data_dir=None, download=True, system_dir=SYSTEM_DIR, urls=None)
         paths = _files_in(directory)
         if paths:
             return paths
+    hidden = installed_data_hidden()
     failures = []
-    if download:
+    if download and not hidden:
         try:
             return _download(remote, urls or remote.urls)
         except DatasetNotFoundError as err:
             failures.append(str(err))
+    if hidden:
+        failures.append(f"({HIDE_VARIABLE}=1: the cache and {system_dir} were not searched, "
+                        "and nothing was downloaded; unset it to use an installed copy)")
     raise DatasetNotFoundError(
         f"dataset {name!r} not found. Looked for {', '.join(FILENAMES)} (gzipped or not) in:\n  "
-        + "\n  ".join(searched)
+        + ("\n  ".join(searched) or "(nowhere: no --data-dir, no MINIVAE_DATA)")
         + ("\n" + "\n".join(failures) if failures else "\n(download not attempted)")
         + f"\nTo get it: {remote.how_to_get}."
     )

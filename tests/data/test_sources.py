@@ -35,8 +35,9 @@ def write_fake_dataset(directory, n_train=6, n_test=4):
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """No MINIVAE_DATA, a cache inside tmp_path, an empty 'system' directory."""
+    """No MINIVAE_DATA, nothing hidden, a cache inside tmp_path, an empty 'system' directory."""
     monkeypatch.delenv("MINIVAE_DATA", raising=False)
+    monkeypatch.delenv(sources.HIDE_VARIABLE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     (tmp_path / "system").mkdir()
     return tmp_path
@@ -131,6 +132,44 @@ def test_unreachable_server_lists_the_places_searched_and_how_to_get_it(
     assert "the download failed" in message and "File not found" in message
     assert "127.0.0.1:9" in message and "test instructions" in message
     assert os.listdir(isolated / "cache" / "minivae" / "mnist") == []
+
+
+def test_hiding_the_installed_data_leaves_only_the_places_the_caller_names(
+    isolated, server, monkeypatch
+):
+    """MINIVAE_HIDE_INSTALLED_DATA=1: a dataset in the cache and in the system directory is
+    not found, nothing is downloaded though the server has it, the error says why; a
+    directory named by --data-dir or MINIVAE_DATA is still found."""
+    system = isolated / "system"
+    write_fake_dataset(system / "mnist")
+    cache = isolated / "cache" / "minivae" / "mnist"
+    write_fake_dataset(cache)
+    root, url = server
+    use_checksums(monkeypatch, write_fake_dataset(root))
+    monkeypatch.setenv(sources.HIDE_VARIABLE, "1")
+    with pytest.raises(DatasetNotFoundError) as err:
+        locate("mnist", system_dir=str(system), urls=(url,))
+    message = str(err.value)
+    assert "MINIVAE_HIDE_INSTALLED_DATA=1" in message and "nothing was downloaded" in message
+    assert str(cache) not in message.split("(MINIVAE")[0]  # not listed as searched
+    assert sorted(os.listdir(cache)) == sorted(FILENAMES)  # the cache untouched
+    env_dir = isolated / "env"
+    write_fake_dataset(env_dir)
+    monkeypatch.setenv("MINIVAE_DATA", str(env_dir))
+    assert locate("mnist", download=False, system_dir=str(system))[0].startswith(str(env_dir))
+    explicit = isolated / "explicit"
+    write_fake_dataset(explicit)
+    found = locate("mnist", data_dir=str(explicit), download=False, system_dir=str(system))
+    assert found[0] == str(explicit / FILENAMES[0])
+    monkeypatch.setenv(sources.HIDE_VARIABLE, "0")  # 0 hides nothing
+    monkeypatch.delenv("MINIVAE_DATA")
+    assert locate("mnist", download=False, system_dir=str(system))[0].startswith(str(cache))
+
+
+def test_a_hide_variable_that_is_neither_0_nor_1_is_refused(isolated, monkeypatch):
+    monkeypatch.setenv(sources.HIDE_VARIABLE, "yes")
+    with pytest.raises(DataError, match="MINIVAE_HIDE_INSTALLED_DATA='yes': set it to 1"):
+        locate("mnist", download=False, system_dir=str(isolated / "system"))
 
 
 def test_labels_that_do_not_match_the_images_are_refused(isolated):
