@@ -79,6 +79,7 @@ TRAIN_SETTINGS = {
     "--binarize": None,
     "--beta": "weight of the KL term (beta-VAE)",
     "--warmup-epochs": "raise beta from 0 over N epochs",
+    "--free-bits": "a floor on each latent unit's KL in the objective, in nats (free bits)",
     "--seed": None,
     "--dtype": None,
     "--device": None,

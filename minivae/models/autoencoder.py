@@ -32,11 +32,11 @@ class Autoencoder(EncoderDecoder):
         with no_grad():
             return self.encode(x).data
 
-    def loss(self, x, beta=1.0, noise=None, validated=False):
+    def loss(self, x, beta=1.0, noise=None, validated=False, free_bits=0.0):
         """-log p(x | z = f(x)) per example, as LossTerms with no KL (kl is None).
 
-        `beta` and `noise` are accepted so that code written for the VAE runs unchanged; there is
-        no KL to weigh and no noise to draw. `validated`: as for the VAE."""
+        `beta`, `noise` and `free_bits` are accepted so that code written for the VAE runs
+        unchanged; there is no KL to weigh and no noise to draw. `validated`: as for the VAE."""
         x = self._array(x, validated)
         recon = self.decoder.nll(self.decode(self.encoder(x)), x)  # (B,)
         return LossTerms(objective=recon, recon=recon, kl=None)

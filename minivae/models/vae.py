@@ -57,22 +57,26 @@ class VAE(EncoderDecoder):
         with no_grad():
             return self.encode(x)[0].data
 
-    def loss(self, x, beta=1.0, noise=None, validated=False):
+    def loss(self, x, beta=1.0, noise=None, validated=False, free_bits=0.0):
         """The negative ELBO of each example in parts (see LossTerms): one z per example.
 
             z = mu + sigma * eps,  eps ~ N(0, I)          (reparameterize)
             recon = -log p(x|z)                           (the decoder's likelihood)
             kl = KL(q(z|x) || p(z)) in closed form        (gaussian_kl)
+            objective = recon + beta kl
 
         Row n of eps is the next stream of `noise` (default: the model's own CounterRNG).
         `validated`: skip the scan of x's values (see as_model_input), for checked data.
+        `free_bits` > 0: the objective's KL has a floor of that many nats per latent unit
+        (`ops.free_bits_kl`, a remedy for posterior collapse); `kl` stays the true KL.
         """
         noise = self.noise if noise is None else noise
         x = self._array(x, validated)
         mu, logvar = self._encode(x)  # q(z|x) = N(mu, diag(sigma^2)), (B, L) each
         z, kl = self.sample_and_kl(mu, logvar, noise)
         recon = self.decoder.nll(self.decode(z), x)  # (B,)
-        return LossTerms(objective=recon + beta * kl, recon=recon, kl=kl)
+        kl_cost = ops.free_bits_kl(mu, logvar, free_bits) if free_bits > 0 else kl
+        return LossTerms(objective=recon + beta * kl_cost, recon=recon, kl=kl)
 
     @staticmethod
     def sample_and_kl(mu, logvar, noise):

@@ -217,6 +217,17 @@ def _gaussian_draw(p, extra=0):
     return [p.normal(shape), p.uniform(shape, -2.0, 1.5)] + [p.normal(shape)] * extra
 
 
+def _free_bits_draw(p):
+    """mu, logvar and a floor lambda at least 0.05 nats from every unit's batch-mean KL, so that a
+    finite difference never carries a unit across the floor (where the derivative jumps): some
+    units above it and some below where there are several."""
+    mu, logvar = _gaussian_draw(p)
+    means = np.sort(vae.kl_terms(mu, np.exp(logvar), logvar).mean(axis=0))  # (L,)
+    gaps = [(a + b) / 2 for a, b in zip(means[:-1], means[1:], strict=True) if b - a >= 0.1]
+    floors = gaps or [means[0] / 2 if means[0] >= 0.1 else means[0] + 0.5]
+    return [mu, logvar, float(floors[p.integer(0, len(floors) - 1)])]
+
+
 def _bernoulli_draw(p):
     shape = (p.size(1, 4), p.size(1, 6))
     return [p.normal(shape, 3.0), p.uniform(shape, 0.0, 1.0)]
@@ -267,6 +278,7 @@ CASES = [
     OpCase("linear", linalg.Linear, _linear_draw, ops.linear),
     OpCase("reparameterize", vae.Reparameterize, _gaussian_and_noise_draw, ops.reparameterize),
     OpCase("gaussian_kl", vae.GaussianKL, _gaussian_draw, ops.gaussian_kl),
+    OpCase("free_bits_kl", vae.FreeBitsKL, _free_bits_draw, ops.free_bits_kl),
     OpCase("sample_kl", vae.SampleKL, _gaussian_draw, lambda m, lv: ops.sample_kl(m, lv, 7, 3)),
     OpCase("bernoulli_nll", likelihoods.BernoulliNLL, _bernoulli_draw, ops.bernoulli_nll),
     OpCase("gaussian_nll", likelihoods.GaussianNLL, _gaussian_nll_draw, ops.gaussian_nll),

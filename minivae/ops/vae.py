@@ -14,7 +14,8 @@ KL to the prior N(0, I), in closed form per row:
     dKL/dmu = mu,   dKL/dlogvar = (sigma^2 - 1) / 2 = (exp(logvar) - 1) / 2
 
 `sample_kl` computes both at once, from noise it draws itself: the fast form that `VAE.loss`
-uses (see SampleKL).
+uses (see SampleKL). `free_bits_kl` is the KL with a floor per latent unit, a remedy for
+posterior collapse (see FreeBitsKL).
 """
 
 from minivae.engine.function import Function
@@ -74,6 +75,37 @@ class GaussianKL(Function):
     def backward(ctx, g):
         mu, var = ctx.saved
         g = g[:, None]  # (B,) -> (B, 1)
+        return g * mu, g * (var - 1) / 2
+
+
+class FreeBitsKL(Function):
+    """The KL with a floor of lambda nats per latent unit ("free bits", Kingma et al., 2016).
+
+    With KL_bj = 1/2 (mu_bj^2 + sigma_bj^2 - 1 - logvar_bj) and its batch mean
+    KLbar_j = 1/B sum_b KL_bj, the free-bits term of a batch is sum_j max(lambda, KLbar_j): below
+    the floor a unit's KL costs no more than lambda, so nothing pushes its code back to the prior
+    until it carries more than lambda nats. Per example it is
+        kl_b = sum_j (KL_bj if KLbar_j > lambda else lambda)                  (B,)
+    whose batch mean is exactly sum_j max(lambda, KLbar_j). With m_j = 1[KLbar_j > lambda]:
+        dkl_b/dmu_bj = m_j mu_bj,   dkl_b/dlogvar_bj = m_j (sigma_bj^2 - 1) / 2
+    (a unit below the floor sends back no gradient; at KLbar_j = lambda the derivative jumps).
+
+    Gradient-checked: case "free_bits_kl" in ops/gradcheck_cases.py.
+    """
+
+    @staticmethod
+    def forward(ctx, mu, logvar, floor):
+        _check_gaussian("free_bits_kl", mu, logvar)
+        var = ctx.xp.exp(logvar)
+        terms = kl_terms(mu, var, logvar)  # (B, L)
+        above = terms.mean(axis=0) > floor  # (L,): m_j, the units above the floor
+        ctx.save_for_backward(mu, var, above)
+        return ctx.xp.where(above, terms, floor).sum(axis=1)  # (B, L) -> (B,)
+
+    @staticmethod
+    def backward(ctx, g):
+        mu, var, above = ctx.saved
+        g = g[:, None] * above  # (B,) -> (B, L): no gradient below the floor
         return g * mu, g * (var - 1) / 2
 
 
@@ -164,6 +196,11 @@ def reparameterize(mu, logvar, eps=None, noise=None):
 def gaussian_kl(mu, logvar):
     """Per-row KL(q(z|x) || p(z)) of diagonal Gaussians against N(0, I): (B, L) -> (B,)."""
     return GaussianKL.apply(mu, logvar)
+
+
+def free_bits_kl(mu, logvar, floor):
+    """Per-row KL with a floor of `floor` nats per latent unit (free bits): (B, L) -> (B,)."""
+    return FreeBitsKL.apply(mu, logvar, floor=float(floor))
 
 
 def sample_kl(mu, logvar, seed, stream):

@@ -67,7 +67,11 @@ META_KEYS[3] = (*META_KEYS[2], "data", "checksums")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # The optimizer buffers that are never negative, and why.
 NEVER_NEGATIVE = {"v": "Adam's v is a running mean of g^2"}
-CONFIG_KEYS = tuple(TrainConfig.__dataclass_fields__)
+# The settings a checkpoint's config holds, by format; a format-2 run had each setting added
+# since at the value that changes nothing (NEW_SETTINGS), and is read as having it.
+NEW_SETTINGS = {"free_bits": 0.0}
+CONFIG_KEYS = {3: tuple(TrainConfig.__dataclass_fields__)}
+CONFIG_KEYS[2] = tuple(k for k in CONFIG_KEYS[3] if k not in NEW_SETTINGS)
 STEP_COUNT = Number(integer=True, low=0)  # epochs and steps done
 STREAM = Number(integer=True, low=0, high=2**64 - 1)
 WORD_128 = Number(integer=True, low=0, high=2**128 - 1)  # PCG64's state and increment
@@ -93,7 +97,7 @@ def check_meta(meta):
         raise Problem(f"meta has format {meta.get('format')!r}; this minivae reads formats "
                       f"{' and '.join(map(str, FORMATS_READ))}")
     _keys(meta, "", META_KEYS[meta["format"]] if isinstance(meta, dict) else META_KEYS[3])
-    config = _config(meta["config"])
+    config = _config(meta["config"], meta["format"])
     arch = _architecture(meta["model"], config)
     if meta["dtype"] != config.dtype:
         raise Problem(f"meta dtype {meta['dtype']!r} is not its config's dtype {config.dtype!r}")
@@ -209,15 +213,17 @@ def mlp_parameter_shapes(sizes, prefix=""):
     return shapes
 
 
-def _config(value):
-    """The saved TrainConfig: every field given, within today's limits, none left to a default
-    (a saved null where the dataset's default would go in is not the value the run used)."""
-    _keys(value, "config", CONFIG_KEYS)
+def _config(value, format_version):
+    """The saved TrainConfig: every field its format has given, within today's limits, none left
+    to a default (a saved null where the dataset's default would go in is not the value the run
+    used); a setting newer than the format takes the value that changes nothing."""
+    _keys(value, "config", CONFIG_KEYS[format_version])
+    value = {**NEW_SETTINGS, **value}
     try:
         config = TrainConfig(**value)
     except ConfigError as err:
         raise Problem(f"meta config is refused by this minivae's limits: {err}") from None
-    for field in CONFIG_KEYS:
+    for field in CONFIG_KEYS[3]:
         if not _same(value[field], getattr(config, field)):
             raise Problem(f"meta config.{field} is {value[field]!r}, not a value of its own "
                           "(a saved config holds the value each field had in the run)")

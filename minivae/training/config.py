@@ -59,6 +59,7 @@ class TrainConfig:
     binarize: str = setting("none", Names(BINARIZATIONS))  # none | static | dynamic
     beta: float = setting(1.0, NON_NEGATIVE)
     warmup_epochs: float = setting(0.0, NON_NEGATIVE)  # beta rises from 0 over this many epochs
+    free_bits: float = setting(0.0, NON_NEGATIVE)  # a KL floor per latent unit, nats; 0: none
     seed: int = setting(0, SEED)
     dtype: str = setting("float32", Names(("float32", "float64")))
     device: str = setting("cpu", Names(DEVICES))

@@ -218,7 +218,8 @@ class Trainer:
 
     def update(self, x, beta):
         """One optimizer step on the batch x: forward, backward, (clip,) Adam or SGD."""
-        terms = self.model.loss(x, beta, noise=self.noise, validated=True)  # checked at load
+        terms = self.model.loss(x, beta, noise=self.noise, validated=True,  # checked at load
+                                free_bits=self.config.free_bits)
         loss = terms.objective.mean()
         self.optimizer.zero_grad()
         loss.backward()

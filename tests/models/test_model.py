@@ -11,6 +11,8 @@ from minivae.models.autoencoder import Autoencoder
 from minivae.models.gradcheck_cases import MODEL_CASES
 from minivae.models.optim import FLUSH_EVERY, SGD, Adam, clip_grad_norm
 from minivae.models.vae import VAE
+from minivae.ops.vae import kl_terms
+from minivae.rng import CounterRNG
 from minivae.training.checkpoint_schema import parameter_shapes
 
 rng = np.random.default_rng(0)
@@ -170,3 +172,16 @@ def test_optimizers_save_their_named_buffers():
     for optimizer, buffers in ((Adam(params), ("m", "v")), (SGD(params), ("velocity",))):
         keys = set(optimizer.state_dict())
         assert keys == {"t"} | {f"{b}.{i}" for b in buffers for i in range(len(params))}
+
+
+def test_free_bits_change_the_objective_and_leave_the_kl_the_true_one():
+    model = VAE(6, hidden=(5,), latent_dim=3, dtype=np.float64, seed=2)
+    x = np.random.default_rng(0).uniform(size=(4, 6))
+    plain = model.loss(x, noise=CounterRNG(1))
+    floored = model.loss(x, beta=0.5, noise=CounterRNG(1), free_bits=2.0)
+    np.testing.assert_array_equal(floored.kl.data, plain.kl.data)  # the same z, the true KL
+    np.testing.assert_array_equal(floored.recon.data, plain.recon.data)
+    mu, logvar = (t.data for t in model.encode(x))
+    per_unit = kl_terms(mu, np.exp(logvar), logvar).mean(axis=0)
+    expected = plain.recon.data.mean() + 0.5 * np.maximum(2.0, per_unit).sum()
+    assert floored.objective.data.mean() == pytest.approx(expected)

@@ -136,3 +136,28 @@ def test_classic_mistake_is_caught(form, wrong, op, n_inputs, monkeypatch):
         monkeypatch.setattr(form.function, "backward", staticmethod(wrong))
         report = gradcheck(call, inputs[:n_inputs])
     assert not report.passed, f"{wrong.__name__} went unnoticed: {report}"
+
+
+def test_free_bits_kl_is_the_floored_kl_of_each_unit_averaged_over_the_batch():
+    mu, logvar = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    terms = vae.kl_terms(mu, np.exp(logvar), logvar)  # (B, L)
+    per_unit = terms.mean(axis=0)  # KLbar_j
+    floor = float(np.median(per_unit))  # two units below the floor, two above
+    kl = ops.free_bits_kl(Tensor(mu), Tensor(logvar), floor).data  # (B,)
+    assert kl.mean() == pytest.approx(np.maximum(floor, per_unit).sum())
+    above = per_unit > floor
+    np.testing.assert_allclose(kl, terms[:, above].sum(axis=1) + floor * (~above).sum())
+    below_all = ops.free_bits_kl(Tensor(mu), Tensor(logvar), per_unit.max() + 1).data
+    np.testing.assert_allclose(below_all, 4 * (per_unit.max() + 1))  # every unit free
+    zero_floor = ops.free_bits_kl(Tensor(mu), Tensor(logvar), 0.0).data
+    np.testing.assert_allclose(zero_floor, ops.gaussian_kl(Tensor(mu), Tensor(logvar)).data)
+
+
+def test_free_bits_kl_sends_no_gradient_to_units_below_the_floor():
+    mu = Tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    logvar = Tensor(np.zeros((5, 3)), requires_grad=True)
+    mu.data[:, 0] *= 0.01  # unit 0 carries almost nothing: below a floor of 0.5 nats
+    mu.data[:, 1:] *= 3  # units 1 and 2 carry several nats each
+    ops.free_bits_kl(mu, logvar, 0.5).sum().backward()
+    assert not mu.grad[:, 0].any() and not logvar.grad[:, 0].any()
+    np.testing.assert_allclose(mu.grad[:, 1:], mu.data[:, 1:])  # dKL/dmu = mu above the floor

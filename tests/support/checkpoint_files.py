@@ -12,6 +12,7 @@ import numpy as np
 
 from minivae.errors import MinivaeError
 from minivae.training.checkpoint import load_checkpoint
+from minivae.training.checkpoint_schema import NEW_SETTINGS
 from minivae.training.trainer import Interrupted, TrainConfig, Trainer
 from support.bounds import measured
 
@@ -101,10 +102,13 @@ def with_members(path, contents):
 
 def as_format_2(path):
     """Rewrite the checkpoint at `path` as format 2 wrote it: no checksums, no record of its
-    data. Returns the path."""
+    data, none of the settings added since (at the values that change nothing). Returns the
+    path."""
     meta = read_meta(path)
     for key in ("checksums", "data"):
         del meta[key]
+    for key, value in NEW_SETTINGS.items():
+        assert meta["config"].pop(key) == value, f"a format-2 run had {key} {value}"
     with_meta(path, path, {**meta, "format": 2})
     return path
 

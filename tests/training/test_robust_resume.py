@@ -107,7 +107,7 @@ FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 OTHER_FIELDS = dict(dataset="pinwheel", model="autoencoder", batch_size=3, lr=0.01,
                     optimizer="sgd", momentum=0.5, clip=1.0, hidden=(2,), latent_dim=2,
                     likelihood="bernoulli", activation="tanh", binarize="static", beta=0.5,
-                    warmup_epochs=1.0, seed=7, dtype="float64", limit=8)
+                    warmup_epochs=1.0, free_bits=0.5, seed=7, dtype="float64", limit=8)
 
 
 def test_every_field_is_either_the_run_or_may_change():

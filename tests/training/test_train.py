@@ -94,9 +94,9 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     loss = trainer.model.loss
     calls = {"n": 0}
 
-    def loss_turning_nan(x, beta=1.0, noise=None, validated=False):
+    def loss_turning_nan(x, beta=1.0, noise=None, validated=False, free_bits=0.0):
         calls["n"] += 1
-        terms = loss(x, beta, noise, validated)
+        terms = loss(x, beta, noise, validated, free_bits)
         if calls["n"] == 3:
             terms.objective = terms.objective * float("nan")
         return terms
