@@ -24,7 +24,7 @@
 #   5. benchmarks/vae_gpu.py --epochs 2 on the sprites: ms per training step (minivae eager,
 #      minivae graph, PyTorch eager: the timing table) and the GPU runs' test -ELBO against the
 #      CPU's (the agreement);
-#   6. notebook 6 (notebooks/06_on_the_gpu.py) run as a plain Python script: its GPU cells.
+#   6. notebook 9 (notebooks/09_on_the_gpu.py) run as a plain Python script: its GPU cells.
 # The second part: benchmarks/sample_kl.py (the fused op against copy bandwidth, unfused CuPy,
 # PyTorch, torch.compile last), benchmarks/matmul.py (the matrix kernels against cuBLAS) and
 # benchmarks/vae_gpu.py --epochs 10 --dataset auto (Fashion-MNIST where its files are, else the
@@ -129,8 +129,8 @@ first_part() {
     gpu_step "gradcheck on the GPU" 20 $python -m minivae gradcheck --device gpu --draws 2
     step "reference VAE on the sprites: step times, -ELBO against the CPU" 60 \
         $python benchmarks/vae_gpu.py --epochs 2
-    step "notebook 6 as a script (notebooks/06_on_the_gpu.py)" 40 \
-        bash -c "cd notebooks && exec $python 06_on_the_gpu.py"
+    step "notebook 9 as a script (notebooks/09_on_the_gpu.py)" 40 \
+        bash -c "cd notebooks && exec $python 09_on_the_gpu.py"
 }
 
 second_part() {

@@ -4,9 +4,9 @@ Six exercises, each a function or two the learner writes in a notebook, each fol
 check cell that calls one of these checks with the learner's functions:
 
     notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
-    notebook 2   check_linear_backward(linear_backward)           a dense layer's backward pass
-    notebook 3   check_reparameterize_backward(reparameterize_backward)
-    notebook 4   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
+    notebook 3   check_linear_backward(linear_backward)           a dense layer's backward pass
+    notebook 4   check_reparameterize_backward(reparameterize_backward)
+    notebook 5   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
                  check_adam_step(adam_step)                       Adam's update
                  check_iwae_bound(iwae_bound)                     the importance-weighted bound
 

@@ -1,4 +1,4 @@
-"""Exercise `adam` (notebook 4): one step of Adam (Kingma and Ba, 2015).
+"""Exercise `adam` (notebook 5): one step of Adam (Kingma and Ba, 2015).
 
 The learner writes adam_step(theta, g, m, v, t, lr, b1, b2, eps) -> (theta, m, v), the new
 values after step t (1 for the first), from the parameter theta, its gradient g and the moments

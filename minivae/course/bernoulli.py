@@ -1,4 +1,4 @@
-"""Exercise `bernoulli` (notebook 4): -log p(x|z) of a Bernoulli decoder, from its logits.
+"""Exercise `bernoulli` (notebook 5): -log p(x|z) of a Bernoulli decoder, from its logits.
 
 The learner writes bernoulli_nll(logits, x) -> (B,), for logits l and pixels x in [0, 1], both
 (B, D), summed over the D pixels, and finite for logits of any size:

@@ -21,7 +21,7 @@ from minivae.course.reparameterize import check_reparameterize_backward
 @dataclasses.dataclass(frozen=True)
 class Exercise:
     name: str  # as a Verdict, the grader's table and a cases file name it
-    notebook: str  # the number of the notebook it is in, "01" to "05"
+    notebook: str  # the number of the notebook it is in: "01" for 01_from_autoencoder_to_vae
     title: str
     check: Callable  # made by verdict.checked: takes the learner's functions, returns a Verdict
     points: int = 1  # what its check cell is worth in the nbgrader course
@@ -38,11 +38,11 @@ class Exercise:
 
 EXERCISES = (
     Exercise("kl", "01", "the closed-form KL and its gradient", check_kl, points=2),
-    Exercise("linear", "02", "a dense layer's backward pass", check_linear_backward, points=2),
-    Exercise("reparameterize", "03", "the reparameterization's backward pass",
+    Exercise("linear", "03", "a dense layer's backward pass", check_linear_backward, points=2),
+    Exercise("reparameterize", "04", "the reparameterization's backward pass",
              check_reparameterize_backward, points=2),
-    Exercise("bernoulli", "04", "the Bernoulli likelihood on logits", check_bernoulli_nll,
+    Exercise("bernoulli", "05", "the Bernoulli likelihood on logits", check_bernoulli_nll,
              points=2),
-    Exercise("adam", "04", "Adam's update", check_adam_step, points=2),
-    Exercise("iwae", "04", "the importance-weighted bound", check_iwae_bound, points=2),
+    Exercise("adam", "05", "Adam's update", check_adam_step, points=2),
+    Exercise("iwae", "05", "the importance-weighted bound", check_iwae_bound, points=2),
 )

@@ -5,7 +5,7 @@
 A submission is an exercise notebook as a learner hands it in, a jupytext percent script (.py)
 or a Jupyter notebook (.ipynb), anywhere under DIR: one folder per learner, or one file each
 with the learner's name in it. Which exercises a file holds comes from its name, as the
-notebooks are named: 04_*.py holds the three of notebook 4; a file named otherwise is graded on
+notebooks are named: 05_*.py holds the three of notebook 5; a file named otherwise is graded on
 the exercises whose functions it defines.
 
 For each exercise of each submission the grader

@@ -1,4 +1,4 @@
-"""Exercise `iwae` (notebook 4): the importance-weighted bound L_k (Burda et al., 2016).
+"""Exercise `iwae` (notebook 5): the importance-weighted bound L_k (Burda et al., 2016).
 
 The learner writes iwae_bound(log_px_z, log_pz, log_qz) -> (B,), from the log-densities of k
 samples z_i ~ q(z|x) for each of B examples, each array (k, B):

@@ -1,4 +1,4 @@
-"""Exercise `linear` (notebook 2): the backward pass of the dense layer y = x W + b.
+"""Exercise `linear` (notebook 3): the backward pass of the dense layer y = x W + b.
 
 The learner writes linear_backward(g, x, weight) -> (grad_x, grad_weight, grad_bias), from the
 upstream gradient g = dL/dy (B, O), the input x (B, I) and the weight W (I, O):

@@ -4,7 +4,7 @@
 
 writes, for each solution notebook with exercises (or those named),
 
-    COURSE/nbgrader_config.py                      the course's id, a cell time limit for notebook 4
+    COURSE/nbgrader_config.py                      the course's id, a cell time limit for notebook 5
     COURSE/source/NN_name/NN_name.ipynb            the notebook, with nbgrader's cell metadata
     COURSE/source/NN_name/minivae_cases.json       the teacher's extra inputs, if --cases is given
 
@@ -41,7 +41,7 @@ CONFIG = '''"""nbgrader's settings for the minivae course (minivae.course.make_c
 
 c = get_config()  # noqa: F821 (nbgrader defines it)
 c.CourseDirectory.course_id = "minivae"
-c.Execute.timeout = 300  # seconds for one cell: notebook 4 trains a VAE in one
+c.Execute.timeout = 300  # seconds for one cell: notebook 5 trains a VAE in one
 '''
 
 

@@ -1,4 +1,4 @@
-"""Exercise `reparameterize` (notebook 3): the backward pass of z = mu + sigma * eps.
+"""Exercise `reparameterize` (notebook 4): the backward pass of z = mu + sigma * eps.
 
 The learner writes reparameterize_backward(g, mu, logvar, eps) -> (grad_mu, grad_logvar), from
 the upstream gradient g = dL/dz and the forward pass's inputs, all (B, L):

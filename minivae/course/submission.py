@@ -3,7 +3,7 @@
 In the notebook, a check cell sees the learner's functions as the cells above it left them: a
 function may use a module-level constant, a helper, a lambda or a `functools.partial` assigned at
 the top level. The grader gives the same verdict only if it runs those statements too, and it
-should not run the rest (the training of notebook 4 takes a minute). So it runs the statements
+should not run the rest (the training of notebook 5 takes a minute). So it runs the statements
 the exercise's functions depend on, found by their names, as they stand above the check cell:
 
 1. the statements of the code cells above the exercise's check (the first statement that calls

@@ -1,5 +1,5 @@
 """The prepared GPU check runs here as far as it goes: without a GPU it skips what needs one,
-saying why, and runs the rest (notebook 6 as a script, the benchmarks' choice of data).
+saying why, and runs the rest (notebook 9 as a script, the benchmarks' choice of data).
 
 Where `unshare` may make namespaces (a Linux machine that allows user namespaces), it runs with
 no network and an empty folder mounted over /usr/share/datasets, as on the GPU machine, which
@@ -57,7 +57,7 @@ def test_the_first_part_runs_up_to_its_gpu_steps_within_its_time_limits(tmp_path
     assert f"no GPU here: {backend.why_no_gpu()}" in text
     assert text.count("--- skipped: no GPU here") == 2  # compiling, gradcheck
     assert "--- GPU tests (pytest -m gpu): passed" in text
-    assert "--- notebook 6 as a script (notebooks/06_on_the_gpu.py): passed" in text
+    assert "--- notebook 9 as a script (notebooks/09_on_the_gpu.py): passed" in text
     assert "data: the sprites minivae generates (nothing to download)" in text
     assert "FAILED" not in text and "TIMED OUT" not in text
     assert limits(text) < FIRST_PART_LIMIT

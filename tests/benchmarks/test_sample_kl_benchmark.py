@@ -1,6 +1,6 @@
 """benchmarks/sample_kl.py's measuring and printing, run through at one small size on the CuPy
 stand-in (tests/support/cupy_stand_in: NumPy and the kernels' CPU emulation, a test aid whose
-times mean nothing), as notebook 6 calls them; the GPU run gives the numbers."""
+times mean nothing), as notebook 9 calls them; the GPU run gives the numbers."""
 
 import functools
 import importlib

@@ -4,7 +4,7 @@
   that its notebook's check cell gives (tests/course/test_course.py runs those).
 - So does an answer written with a module-level constant, a lambda, functools.partial or a
   helper assigned at the top level; and the grader runs neither the statements after the check
-  cell nor those the functions do not need (notebook 4's training).
+  cell nor those the functions do not need (notebook 5's training).
 - A submission that prints a forged verdict, exits, replaces the check, switches off the watch
   on minivae's code or writes garbage to the grader's pipe gets no "right" from it.
 - The grading command prints its table; the wire format refuses what is not a plain value.

@@ -1,7 +1,7 @@
 """The course in nbgrader: generated, handed out, autograded and scored, by nbgrader itself.
 
 `python -m minivae.course.make_course` writes a course directory for notebook 1 (the smallest
-notebook with an exercise: it runs in seconds, where notebook 4 trains); `nbgrader
+notebook with an exercise: it runs in seconds, where notebook 5 trains); `nbgrader
 generate_assignment` makes the learners' version of it, with nbgrader's stub where the answers
 were and the check cell locked; three learners hand it in (the solution, the untouched blank,
 a planted mistake); `nbgrader autograde` executes them, and the gradebook must hold 2, 0 and 0

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 3. The reparameterization trick
+# # 4. The reparameterization trick
 #
 # The VAE's loss contains an expectation over a random code,
 # $\mathbb{E}_{q(z \mid x)}[-\log p(x \mid z)]$, and training needs its gradient with respect
@@ -29,6 +29,15 @@
 # Both are unbiased. Their variances differ, by a factor of ten and more for a smooth loss like
 # the VAE's, which we measure over many draws; and we find a loss for which the order
 # reverses.
+
+# %% [markdown]
+# **The exercise version of this notebook**, made from `notebooks/04_reparameterization_trick.py` by
+# `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked
+# **Exercise** leave 1 function for you to write: `reparameterize_backward`.
+# Put your code in place of `raise NotImplementedError()`, run the cell, then the check
+# cell below it: it tells you whether your answer is right and, if not, what is wrong
+# and why. Until then the check says "Not done yet", and the rest of the notebook runs
+# all the same, on minivae's own versions.
 
 # %%
 # %matplotlib inline
@@ -126,10 +135,8 @@ except minivae.MinivaeError as error:
 # keep the parameters and their order as they are (a name may change, the order may not).
 def reparameterize_backward(g, mu, logvar, eps):
     """(dL/dmu, dL/dlogvar) of z = mu + exp(logvar / 2) * eps, from g = dL/dz; all (B, L)."""
-    ### BEGIN SOLUTION
-    sigma = np.exp(logvar / 2)
-    return g, g * eps * sigma / 2  # dz/dmu = 1; dz/dlogvar = eps dsigma/dlogvar = eps sigma / 2
-    ### END SOLUTION
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 # %%
@@ -373,4 +380,4 @@ assert step_ratio > 10
 # made the VAE trainable); the case above is the kind of loss to be wary of. So
 # `VAE.loss` draws its code as $z = \mu + \sigma \epsilon$ with `ops.reparameterize`, one
 # $\epsilon$ per example from `minivae.rng`, and a single backward pass gives the gradient for
-# every encoder weight. Notebook 4 trains it.
+# every encoder weight. Notebook 5 trains it.

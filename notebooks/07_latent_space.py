@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 5. The latent space
+# # 7. The latent space
 #
 # What does a VAE do with its codes $z$? Notebook 1 argued that encoding each $x$ as a
 # distribution $q(z \mid x)$, pulled towards the prior $\mathcal{N}(0, I)$ by the KL term, draws
@@ -178,7 +178,7 @@ else:
 #
 # ## How far the VAE's codes are from the prior
 #
-# Notebook 4 split the average KL into two parts: with $q(z) = \mathbb{E}_x[q(z \mid x)]$ the
+# Notebook 5 split the average KL into two parts: with $q(z) = \mathbb{E}_x[q(z \mid x)]$ the
 # codes of all the data together (the aggregate posterior),
 #
 # $$
@@ -376,7 +376,7 @@ for name, strip in strips.items():
 # code can be a linear function of the angle.
 #
 # Two VAEs: $\beta = 1$ (the ELBO) and $\beta = 4$, a beta-VAE (Higgins et al., 2017): the KL
-# term weighs four times as much, so information in the code costs more (notebook 4). Each is
+# term weighs four times as much, so information in the code costs more (notebook 5). Each is
 # trained from three seeds, because, as we will see, the seed matters.
 
 # %%
@@ -555,7 +555,7 @@ for d, row in zip(dims, traversals, strict=True):
 # asserted), and often along the other axis and in size as well: a dimension is a mixture of
 # factors, of which the named one is only the largest part. A row named area or scale grows
 # the shape (its area by more than half, asserted). After six epochs the decoder draws the
-# shapes as soft blobs, as in notebook 4, so the shape itself is hard to see.
+# shapes as soft blobs, as in notebook 5, so the shape itself is hard to see.
 #
 # ## Posterior collapse, and how KL warm-up helps
 #

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 4. The ELBO and training
+# # 5. The ELBO and training
 #
 # Notebooks 1 to 3 built the pieces: the encoder's $q(z \mid x)$, the KL to the prior,
 # gradients through a sample. Here they come together as one objective, the evidence lower
@@ -22,6 +22,15 @@
 # questions about the objective: what the Bernoulli likelihood means for grey pixels, what its
 # weight $\beta$ on the KL does, and how far the ELBO sits below the true log-likelihood
 # $\log p(x)$, measured with the importance-weighted bound.
+
+# %% [markdown]
+# **The exercise version of this notebook**, made from `notebooks/05_elbo_and_training.py` by
+# `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked
+# **Exercise** leave 3 functions for you to write: `bernoulli_nll`, `adam_step`, `iwae_bound`.
+# Put your code in place of `raise NotImplementedError()`, run the cell, then the check
+# cell below it: it tells you whether your answer is right and, if not, what is wrong
+# and why. Until then the check says "Not done yet", and the rest of the notebook runs
+# all the same, on minivae's own versions.
 
 # %%
 # %matplotlib inline
@@ -114,10 +123,8 @@ def show(draw, *arrays, **options):
 # keep the parameters and their order as they are (a name may change, the order may not).
 def bernoulli_nll(logits, x):
     """-log p(x|z) of each example from the decoder's logits l and the pixels x (B, D): (B,)."""
-    ### BEGIN SOLUTION
-    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))  # log(1 + e^l), stable
-    return (softplus - x * logits).sum(axis=1)  # (B, D) -> (B,)
-    ### END SOLUTION
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 # %%
@@ -180,13 +187,8 @@ assert abs(terms.recon.data.mean() - 784 * np.log(2)) < 30 and terms.kl.data.mea
 # keep the parameters and their order as they are (a name may change, the order may not).
 def adam_step(theta, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     """One Adam update: the new (theta, m, v) from the gradient g at step t (1 at the first)."""
-    ### BEGIN SOLUTION
-    m = b1 * m + (1 - b1) * g  # running average of g
-    v = b2 * v + (1 - b2) * g**2  # running average of g^2
-    m_hat = m / (1 - b1**t)  # bias corrections: m and v started at 0
-    v_hat = v / (1 - b2**t)
-    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
-    ### END SOLUTION
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 # %%
@@ -253,7 +255,7 @@ assert np.ptp(test_kls) < first["test_kl"]  # then moves by less than that
 # encoder: how much the code tells about which $x$ it came from. Both parts are at least 0, so
 # the average KL is an upper bound on the information the code carries about $x$, not a
 # measure of it; the two are equal only when the codes of all the data together are
-# distributed exactly as the prior. Notebook 5 measures both parts.
+# distributed exactly as the prior. Notebook 7 measures both parts.
 
 # %% [markdown]
 # Test images above their reconstructions (the decoder's mean at $z = \mu(x)$,
@@ -459,7 +461,7 @@ assert abs(binary_terms["neg_elbo"] - grey_terms["neg_elbo"]) < 0.05 * grey_term
 #
 # The objective $-\log p(x \mid z) + \beta\, \mathrm{KL}$ is the negative ELBO only at
 # $\beta = 1$. Other values trade the two terms differently ($\beta > 1$ is the "beta-VAE",
-# $\beta < 1$ near the start of training is "KL warm-up", notebook 5): a larger $\beta$ makes
+# $\beta < 1$ near the start of training is "KL warm-up", notebook 7): a larger $\beta$ makes
 # information in the code more expensive, so the model keeps less of it: the KL falls, and the
 # reconstruction gets worse. Five short runs on sprites (5 epochs on 10,000 images), identical
 # but for $\beta$, each from two seeds, so that we can see how much of a difference is the
@@ -546,7 +548,7 @@ assert min(blur, key=blur.get) == 10.0 and shift_at_10 < 2.0
 # blurriest of the five (the lowest sharpness, printed above), though still in about the right
 # place (their centres within two pixels of the inputs', on average). A small $\beta$ buys its
 # better reconstructions with a large KL, and the $-\mathrm{ELBO}$, which counts both, pays
-# for it. Notebook 5 looks at what $\beta$ does to the latent space itself.
+# for it. Notebook 7 looks at what $\beta$ does to the latent space itself.
 #
 # ## How tight is the ELBO? The importance-weighted bound
 #
@@ -595,11 +597,8 @@ assert min(blur, key=blur.get) == 10.0 and shift_at_10 < 2.0
 # keep the parameters and their order as they are (a name may change, the order may not).
 def iwae_bound(log_px_z, log_pz, log_qz):
     """L_k = log (1/k) sum_i w_i of each example, from the (k, B) log-densities of k samples."""
-    ### BEGIN SOLUTION
-    log_w = log_px_z + log_pz - log_qz  # (k, B): log w_i = log p(x|z_i) p(z_i) / q(z_i|x)
-    top = log_w.max(axis=0)  # (B,): every exp below is of a number <= 0, and one of them is 1
-    return top + np.log(np.exp(log_w - top).mean(axis=0))  # (k, B) -> (B,)
-    ### END SOLUTION
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 # %%
@@ -650,5 +649,5 @@ plt.show()
 # (printed above) estimates a lower bound on the average gap
 # $\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$: how far this encoder's Gaussian is from the
 # true posterior, on average. This is how minivae reports a model's log-likelihood
-# (`minivae eval`, $k = 5000$). The ELBO is what the model is trained on; notebook 5 looks at
+# (`minivae eval`, $k = 5000$). The ELBO is what the model is trained on; notebook 7 looks at
 # the latent space it learns.

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 6. On the GPU
+# # 9. On the GPU
 #
 # The same VAE runs on a GPU: the op code of notebooks 2 to 5 computes with CuPy instead of
 # NumPy when it is given CuPy arrays, and the one op that draws noise, the fused sample-and-KL

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 2. Autograd from scratch
+# # 3. Autograd from scratch
 #
 # Training a VAE needs the gradient of its loss with respect to every weight. minivae computes
 # it with a small reverse-mode autograd engine of its own: every op records how it was called,
@@ -27,6 +27,15 @@
 #    that the checker catches;
 # 4. two classic mistakes: running backward twice, and assigning a gradient where it must be
 #    accumulated.
+
+# %% [markdown]
+# **The exercise version of this notebook**, made from `notebooks/03_autograd_from_scratch.py` by
+# `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked
+# **Exercise** leave 1 function for you to write: `linear_backward`.
+# Put your code in place of `raise NotImplementedError()`, run the cell, then the check
+# cell below it: it tells you whether your answer is right and, if not, what is wrong
+# and why. Until then the check says "Not done yet", and the rest of the notebook runs
+# all the same, on minivae's own versions.
 
 # %%
 # %matplotlib inline
@@ -448,12 +457,8 @@ plt.show()
 # keep the parameters and their order as they are (a name may change, the order may not).
 def linear_backward(g, x, weight):
     """(dL/dx, dL/dW, dL/db) of y = x W + b, from g = dL/dy (B, O), x (B, I) and W (I, O)."""
-    ### BEGIN SOLUTION
-    grad_x = g @ weight.T  # (B, O) (O, I) -> (B, I)
-    grad_weight = x.T @ g  # (I, B) (B, O) -> (I, O)
-    grad_bias = g.sum(axis=0)  # (B, O) -> (O,): b is added to every row, so the rows add up
-    return grad_x, grad_weight, grad_bias
-    ### END SOLUTION
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 # %%
