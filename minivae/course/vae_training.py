@@ -24,7 +24,7 @@ import numpy as np
 from minivae.course import vae_reference as reference
 from minivae.course.built import Built, build
 from minivae.course.compare import Batch, Mistake, Quantity, close, compare
-from minivae.course.vae_loss import check_repeats, check_uses_eps, read_model
+from minivae.course.vae_loss import check_repeats, check_uses_eps, explained, read_model
 from minivae.course.verdict import SHAPES_HINT, WRONG, Finding, called, unpack
 from minivae.engine.function import no_grad
 from minivae.models.optim import Adam
@@ -38,6 +38,8 @@ def step_mistake(key, what, why, when=None):
     return Mistake(STEP, lambda e: getattr(e, key), why, what, when)
 
 
+ANOTHER_OPTIMIZER = ("Use the optimizer you are given: it keeps Adam's moments and step count "
+                     "from step to step, and a new one starts them again at every step.")
 NOT_ZEROED = ("backward() adds to .grad, so a step starts with optimizer.zero_grad() (or "
               "model.zero_grad()): this model came with the gradients of an earlier backward() "
               "in .grad, as a model does after an evaluation with backward(), or after a step "
@@ -52,8 +54,7 @@ STEP_MISTAKES = [
                  "optimizer.step() ran before loss.backward()", "The step reads .grad, so "
                  "backward() must have filled it for this batch first. " + ORDER),
     step_mistake("fresh", "is the first step of a new Adam: the optimizer was made anew inside "
-                 "the step", "Use the optimizer you are given: it keeps Adam's moments and step "
-                 "count from step to step, and a new one starts them again at every step."),
+                 "the step", ANOTHER_OPTIMIZER),
     step_mistake("twice", "is two of Adam's steps with this batch's gradients: optimizer.step() "
                  "ran twice", ORDER),
     step_mistake("by_hand", "is -lr times the gradient: the parameters were moved by hand, by "
@@ -128,15 +129,19 @@ def check_step(train_step):
         by_hand=-LR * flat(fresh, names), unchanged=np.zeros_like(start),
         emptied=all(g is None for g in grads.values()),
         filled=all(grads.get(n) is not None and close(grads[n], fresh[n]) for n in names))
-    compare(f"{name}: {STEP}", [Quantity(STEP, ("parameters",))],
-            [flat(parameters, names) - start], [flat(model.state_dict(), names) - start],
-            STEP_MISTAKES, e)
+    moved, t = flat(parameters, names) - start, outcome.built[1].get("t")
+    if t == adam.t - 1 and not close(moved, e.unchanged) and not explained(moved, STEP_MISTAKES,
+                                                                           e):
+        raise Finding(WRONG, f"{name}: the optimizer it was given took no step (its step count "
+                      f"is still {t}), yet the parameters moved: another optimizer moved them",
+                      ANOTHER_OPTIMIZER)
+    compare(f"{name}: {STEP}", [Quantity(STEP, ("parameters",))], [moved],
+            [flat(model.state_dict(), names) - start], STEP_MISTAKES, e)
     after = reference.minivae_loss(model, x, eps).item()
     compare(f"{name}: the loss it returns", [Quantity("the loss it returns")], [returned],
             [np.asarray(loss_before)], [Mistake("the loss it returns", lambda e: np.asarray(
                 after), "Return the loss the step was taken on, as the training loop reports "
                 "it.", "is the loss after the step, not the one the step was taken on")])
-    t = outcome.built[1].get("t") if len(outcome.built) > 1 else None
     if t != adam.t:
         raise Finding(WRONG, f"{name}: Adam's step count went from {adam.t - 1} to {t}, not to "
                       f"{adam.t}", "Call optimizer.step() once per batch. " + ORDER)
