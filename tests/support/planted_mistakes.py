@@ -168,16 +168,16 @@ MISTAKES = [
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
     planted("vae", (LOSS, "recon.sum() + beta * kl.mean()"),
-            "sums -log p(x|z) over the examples but averages the KL over them"),
+            "over the examples but averages the KL over them"),
     planted("vae", (LOSS, "recon.mean() + beta * kl.sum()"),
-            "averages -log p(x|z) over the examples but sums the KL over them"),
+            "over the examples but sums the KL over them"),
     planted("vae", (LOSS, "(recon + beta * kl).sum()"),
             "is the sum over the examples, not their mean"),
     planted("vae", (LOSS, "(recon / 784 + beta * kl).mean()"), "a beta of 784 in disguise"),
     planted("vae", (LOSS, "-(recon + beta * kl).mean()"), "is the ELBO, not the negative ELBO"),
     planted("vae", (LOSS, "(recon - beta * kl).mean()"),
             "subtracts the KL where the negative ELBO adds it"),
-    planted("vae", (LOSS, "(beta * recon + kl).mean()"), "puts beta on -log p(x|z)"),
+    planted("vae", (LOSS, "(beta * recon + kl).mean()"), "not on the KL"),
     planted("vae", ("model.decode(z)", "model.decode(mu)"), "decodes mu, not the sample z"),
     planted("vae", (Z, "mu + logvar.exp() * eps"), "decodes mu + sigma^2 eps"),
     planted("vae", ("model.decode(z)", "model.decoder.mean(model.decode(z))"),
@@ -214,11 +214,11 @@ MISTAKES = [
     planted("vae", (MEAN, "model.decode(eps).data"), "is the decoder's logits l"),
     planted("vae", ("return " + MEAN, "p = " + MEAN + "\n        return (np.random.uniform("
                                       "size=p.shape) < p) * 1.0"),
-            "draws x ~ p(x|z), not E[x|z]"),
+            "returns only 0s and 1s"),
     planted("vae", ("return " + MEAN, "mu, logvar = model.encode(np.full((len(eps), 784), 0.5))"
                                       "\n        z = ops.reparameterize(mu, logvar, eps)\n"
                                       "        return model.decoder.mean(model.decode(z)).data"),
-            "they are samples of q(z|x), not of the prior"),
+            "from a model that differs only in its encoder"),
     planted("vae", ("model.decode(eps)", "model.decode(np.random.standard_normal(eps.shape))"),
             "sample_prior gives another value when called again with the same eps"),
 ] + of_kind(  # inputs the ordinary batches never try
