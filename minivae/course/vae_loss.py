@@ -267,13 +267,15 @@ def check_gradients(vae_loss, args, outcome, expected, batch):
             raise Finding(WRONG, f"{name}: backward() leaves the gradient of {first} empty "
                           "(None)", CUT, [*aside, share])
         numeric = directional(vae_loss, args, first, expected[first])
-        why = (f"Central differences of your own loss agree with VAE.loss's gradient, not with "
-               f"what backward() gives: part of the loss was computed outside the graph. {CUT}"
+        why = ("Central differences of your own loss agree with VAE.loss's gradient, not with "
+               "what backward() gives: your formula is right and its gradient is not. Is part "
+               "of the loss computed from arrays (.data, np.asarray, a new Tensor), outside the "
+               "graph, or does an op of your own have a wrong backward?"
                if abs(numeric[0] - numeric[1]) <= GRADCHECK_TOL * max(1, *map(abs, numeric))
                else "")
         try:
-            compare(name, [Quantity(f"the gradient of {first}")], [got[first]],
-                    [expected[first]], batch=batch)
+            compare(f"{name}: the gradient of {first}", [Quantity(f"the gradient of {first}")],
+                    [got[first]], [expected[first]], batch=batch)
         except Finding as finding:
             raise Finding(WRONG, finding.what, why or finding.why, [*finding.asides, share]) \
                 from None
