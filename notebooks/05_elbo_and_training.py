@@ -351,11 +351,12 @@ minivae.course.check_vae(vae_loss, train_step, sample_prior)
 # with) and says so, so that the notebook runs on.
 
 # %%
-if minivae.course.check_vae(vae_loss, train_step, sample_prior).passed:
+from minivae.course import check_vae
+from minivae.course.vae_reference import minivae_sample, minivae_step
+
+if check_vae(vae_loss, train_step, sample_prior).passed:  # the check above, run again
     step, draw = train_step, sample_prior
 else:
-    from minivae.course.vae_reference import minivae_sample, minivae_step
-
     step, draw = minivae_step, minivae_sample
     print("NOTE: your functions are not right yet (see the check above), so this trains and "
           "samples with minivae's own. Run this cell again once they are.")
