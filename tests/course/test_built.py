@@ -157,3 +157,16 @@ def test_a_worker_reply_with_a_malformed_read_back_is_refused(change):
     assert outcome_of(REPLY, args).built == REPLY["built"]
     with pytest.raises(WorkerFailed, match="not an outcome"):
         outcome_of({**REPLY, **change}, args)
+
+
+def test_a_built_tensor_brings_back_its_gradient():
+    """What an exercise on a Function of the learner's own needs: its inputs as Tensors that
+    require a gradient, the upstream gradient given, each input's gradient read back."""
+    def cubed(t):
+        return t * t * t  # d/dt = 3 t^2
+
+    data, upstream = np.array([1.0, -2.0, 0.5]), np.array([1.0, 0.5, 2.0])
+    outcome = invoke(cubed, [Built("tensor", {"data": data, "requires_grad": True})],
+                     backward=upstream)
+    assert np.array_equal(outcome.result, data**3) and outcome.strays == ()
+    assert np.allclose(outcome.built[0]["grad"], upstream * 3 * data**2, rtol=1e-15)
