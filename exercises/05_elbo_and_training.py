@@ -17,8 +17,9 @@
 #
 # Notebooks 1 to 3 built the pieces: the encoder's $q(z \mid x)$, the KL to the prior,
 # gradients through a sample. Here they come together as one objective, the evidence lower
-# bound (ELBO), and a VAE is trained on it: first on the sprites that ship with minivae, then on
-# Fashion-MNIST where it is installed (on the sprites again where it is not). Then three
+# bound (ELBO); you build a VAE on it yourself (its loss, a training step, sampling) and train
+# it, and then minivae's `Trainer` trains one: first on the sprites that ship with minivae, then
+# on Fashion-MNIST where it is installed (on the sprites again where it is not). Then three
 # questions about the objective: what the Bernoulli likelihood means for grey pixels, what its
 # weight $\beta$ on the KL does, and how far the ELBO sits below the true log-likelihood
 # $\log p(x)$, measured with the importance-weighted bound.
@@ -26,7 +27,8 @@
 # %% [markdown]
 # **The exercise version of this notebook**, made from `notebooks/05_elbo_and_training.py` by
 # `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked
-# **Exercise** leave 3 functions for you to write: `bernoulli_nll`, `adam_step`, `iwae_bound`.
+# **Exercise** leave 6 functions for you to write: `bernoulli_nll`, `adam_step`, `vae_loss`,
+# `train_step`, `sample_prior`, `iwae_bound`.
 # Put your code in place of `raise NotImplementedError()`, run the cell, then the check
 # cell below it: it tells you whether your answer is right and, if not, what is wrong
 # and why. Until then the check says "Not done yet", and the rest of the notebook runs
@@ -109,13 +111,31 @@ def show(draw, *arrays, **options):
 # Write `bernoulli_nll(logits, x)`, for logits and pixels `x` of shape (B, D), returning one
 # number per example, shape (B,). It must stay finite for logits of any size: a trained decoder
 # is confident, its logits reach 40 and more, and there $\mathrm{sigmoid}(l)$ rounds to exactly
-# 1 in float64, so $\log(1 - \mathrm{sigmoid}(l))$ is $\log 0$. So work on the logits: with
-# $\mathrm{softplus}(a) = \log(1 + e^a)$, $-\log \mathrm{sigmoid}(l) = \mathrm{softplus}(-l)$
-# and $-\log(1 - \mathrm{sigmoid}(l)) = \mathrm{softplus}(l)$; simplify with
-# $\mathrm{softplus}(-l) = \mathrm{softplus}(l) - l$; and compute softplus itself so that no
-# $e^a$ can overflow. Use only the arguments and NumPy. The check compares your function with
-# `ops.bernoulli_nll` on pixel intensities, binary pixels, one example, one pixel and logits of
-# size 38 to 1000.
+# 1 in float64, so $\log(1 - \mathrm{sigmoid}(l))$ is $\log 0$. So work on the logits: write
+# $-\log \mathrm{sigmoid}(l)$ and $-\log(1 - \mathrm{sigmoid}(l))$ as functions of $l$ alone,
+# with $\mathrm{softplus}(a) = \log(1 + e^a)$, put them into the sum and simplify it as far as
+# it goes; then compute softplus itself so that no $e^a$ can overflow. Use only the arguments
+# and NumPy. The check compares your function with `ops.bernoulli_nll` on pixel intensities,
+# binary pixels, one example, one pixel and logits of size 38 to 1000.
+#
+# <details><summary>Hint: the two logs in logits</summary>
+#
+# $\mathrm{sigmoid}(l) = 1 / (1 + e^{-l})$, so
+# $-\log \mathrm{sigmoid}(l) = \log(1 + e^{-l}) = \mathrm{softplus}(-l)$; and
+# $1 - \mathrm{sigmoid}(l) = e^{-l} / (1 + e^{-l}) = 1 / (1 + e^{l})$, so
+# $-\log(1 - \mathrm{sigmoid}(l)) = \mathrm{softplus}(l)$. With
+# $\mathrm{softplus}(-l) = \mathrm{softplus}(l) - l$ the sum becomes
+# $\sum_j \mathrm{softplus}(l_j) - x_j l_j$.
+#
+# </details>
+#
+# <details><summary>Hint: a softplus that cannot overflow</summary>
+#
+# For $a > 0$, $\log(1 + e^a) = a + \log(1 + e^{-a})$. So
+# $\mathrm{softplus}(a) = \max(a, 0) + \log(1 + e^{-|a|})$, in which every exponential is of
+# a number $\le 0$ (`np.log1p` keeps the digits of a small $e^{-|a|}$).
+#
+# </details>
 
 
 # %%
@@ -173,13 +193,16 @@ assert abs(terms.recon.data.mean() - 784 * np.log(2)) < 30 and terms.kl.data.mea
 # first step $\hat m / \sqrt{\hat v} = g / |g|$ (up to $\mathrm{eps}$), so every parameter
 # moves by $\mathrm{lr}$, whatever its gradient's size.
 #
-# ### Exercise 5: Adam's update
+# ### Exercise 5 (optional): Adam's update
+#
+# This exercise is optional: Adam is the tool that trains the VAE, not part of the model, and
+# the update is a definition to transcribe rather than something to derive. Skip it if you
+# like: its check counts for nothing, and the rest of the notebook runs without it.
 #
 # Write `adam_step(theta, g, m, v, t, lr, b1, b2, eps)`, returning the new `(theta, m, v)`
 # after step $t$ ($t = 1$ at the first step), for arrays `theta`, `g`, `m` and `v` of one
-# shape. Use only the
-# arguments and NumPy. The check runs it step by step beside minivae's `optim.Adam`, fed the same
-# gradients, in two runs with different settings.
+# shape. Use only the arguments and NumPy. The check runs it step by step beside minivae's
+# `optim.Adam`, fed the same gradients, in two runs with different settings.
 
 
 # %%
@@ -208,11 +231,171 @@ print("gradients", theta.grad, "moved theta by", theta.data - start)
 assert np.allclose(theta.data - start, -0.01 * np.sign(theta.grad), rtol=1e-3)
 
 # %% [markdown]
+# ## Build the VAE yourself
+#
+# Every piece is here now: the encoder's $q(z \mid x)$ and its KL to the prior (notebook 1),
+# gradients through a graph (notebook 3), the reparameterization (notebook 4), the ELBO and the
+# Bernoulli likelihood (above), an optimizer. Before minivae's `Trainer` takes the loop out of
+# sight, put them together yourself: the loss of a VAE, one step of training, new images from
+# the model; then train your model and look at what it draws.
+#
+# A minivae `VAE` gives you its parts, each an op of the graph, and minivae's ops the rest:
+#
+# - `model.encode(x)`: `mu, logvar`, two Tensors (B, L), the parameters of
+#   $q(z \mid x) = \mathcal{N}(\mu, \sigma^2)$;
+# - `model.decode(z)`: the logits $l$ (B, D) of $p(x \mid z)$, for codes `z` (B, L), a Tensor
+#   or an array;
+# - `model.decoder.nll(logits, x)`: $-\log p(x \mid z)$ of each example, summed over its
+#   pixels, (B,): exercise 4;
+# - `model.decoder.mean(logits)`: $\mathbb{E}[x \mid z] = \mathrm{sigmoid}(l)$, the pixels'
+#   probabilities, (B, D);
+# - `ops.reparameterize(mu, logvar, eps)`: $z = \mu + \sigma \epsilon$ (notebook 4);
+# - `ops.gaussian_kl(mu, logvar)`: $\mathrm{KL}(q(z \mid x) \,\|\, p(z))$ of each example, in
+#   closed form, (B,) (notebook 1).
+#
+# A Tensor has `.mean()`, `.sum()`, `.backward()`, `.item()` (its one number) and `.data` (its
+# array); an optimizer, such as `Adam(model.parameters(), lr)` above, has `zero_grad()` and
+# `step()`; `minivae.no_grad()` is a block in which ops record no graph.
+#
+# ### Exercise 6: the VAE's loss, a training step, and new images
+#
+# Write three functions:
+#
+# - `vae_loss(model, x, eps, beta)`: the training loss of a batch `x` (B, D), one number, a
+#   Tensor: the mean over the $B$ examples of the negative ELBO with its KL weighted by
+#   $\beta$, the reconstruction term at one sample $z$ made from the noise `eps` (B, L) you are
+#   given. Derive it from the ELBO above: which sign, which terms, and how is each reduced over
+#   the pixels, the latent dimensions and the examples?
+# - `train_step(model, optimizer, x, eps)`: one step of training on the batch: the gradients of
+#   `vae_loss` (with $\beta = 1$), then the optimizer's step. Return the batch's loss, a number.
+# - `sample_prior(model, eps)`: $n$ new images, the decoder's $\mathbb{E}[x \mid z]$ (n, D),
+#   for $n$ codes of the generative model, whose draws of $\mathcal{N}(0, I)$ are given as
+#   `eps` (n, L).
+#
+# Use the model's parts and the ops above, not `model.loss` or `model.sample`, which are the
+# answers. The check builds small VAEs of its own and compares your functions with minivae's on
+# the same noise: `vae_loss` with `VAE.loss` (its value and the gradient of every parameter,
+# and central differences of your loss), `train_step` with the trainer's step on a model that
+# comes to it as one does in a training loop, `sample_prior` with `VAE.sample`.
+#
+# <details><summary>Hint: the loss</summary>
+#
+# $$
+# \mathrm{loss} = \frac1B \sum_{b=1}^{B} \Big[-\log p(x_b \mid z_b)
+# + \beta\, \mathrm{KL}\big(q(z \mid x_b) \,\|\, p(z)\big)\Big],
+# \qquad z_b = \mu_b + \sigma_b \epsilon_b
+# $$
+#
+# Each term is a sum over its own axis ($-\log p(x \mid z)$ over the pixels, the KL over the
+# latent dimensions, as `decoder.nll` and `ops.gaussian_kl` give them), and the two are
+# averaged alike over the examples.
+#
+# </details>
+#
+# <details><summary>Hint: the step</summary>
+#
+# `backward()` adds to each parameter's `.grad`, and `optimizer.step()` reads them: so
+# `optimizer.zero_grad()`, the loss, `loss.backward()`, `optimizer.step()`, in this order.
+#
+# </details>
+#
+# <details><summary>Hint: new images</summary>
+#
+# The prior is $p(z) = \mathcal{N}(0, I)$, and `eps` is already a draw of it: decode it, and
+# take the decoder's mean. No data, no encoder.
+#
+# </details>
+
+
+# %%
+from minivae import no_grad, ops  # what your functions may use besides the model's parts
+
+
+# The check calls each function by position, its arguments in the order of the def line:
+# keep the parameters and their order as they are (a name may change, the order may not).
+def vae_loss(model, x, eps, beta=1.0):
+    """The training loss of the batch x (B, D), its sample z made from eps (B, L): a Tensor."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def train_step(model, optimizer, x, eps):
+    """One step of training on the batch x with the noise eps; returns the batch's loss."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def sample_prior(model, eps):
+    """E[x|z] (n, D) of n new images, for codes z ~ N(0, I) given as eps (n, L)."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+minivae.course.check_vae(vae_loss, train_step, sample_prior)
+
+# %% [markdown]
+# Now train your model, the size of the one the next section trains (784-256-10): five epochs
+# over the 20,000 training sprites in shuffled batches of 128, with your `train_step`, a new
+# `eps` for every batch, and Adam with $\mathrm{lr} = 10^{-3}$. While your functions are not right,
+# it trains with minivae's own (`minivae.course.vae_reference`, what the check compares yours
+# with) and says so, so that the notebook runs on.
+
+# %%
+from minivae.course import check_vae
+from minivae.course.vae_reference import minivae_sample, minivae_step
+
+if check_vae(vae_loss, train_step, sample_prior).passed:  # the check above, run again
+    step, draw = train_step, sample_prior
+else:
+    step, draw = minivae_step, minivae_sample
+    print("NOTE: your functions are not right yet (see the check above), so this trains and "
+          "samples with minivae's own. Run this cell again once they are.")
+
+yours = minivae.VAE(input_dim=784, hidden=(256,), latent_dim=10, seed=0)
+optimizer = Adam(yours.parameters(), lr=1e-3)
+rng = np.random.default_rng(0)
+x_yours = sprites_train.x  # (N, D) float32, as the model
+epoch_losses = []
+for epoch in range(5):
+    order = rng.permutation(len(x_yours))
+    losses = []
+    for start in range(0, len(order), 128):
+        batch = x_yours[order[start : start + 128]]  # (B, D)
+        eps = rng.standard_normal((len(batch), 10), dtype=np.float32)  # (B, L), eps ~ N(0, I)
+        losses.append(step(yours, optimizer, batch, eps))
+    epoch_losses.append(np.mean(losses))
+    print(f"epoch {epoch + 1}: mean training loss {epoch_losses[-1]:.2f} nats per example")
+assert np.all(np.diff(epoch_losses) < 0) and epoch_losses[-1] < terms.neg_elbo.data.mean() / 5
+
+# %% [markdown]
+# The loss falls at every epoch, from the untrained model's 550 nats to less than a fifth of
+# that. And your samples: codes drawn from the prior, decoded by your `sample_prior`. They are
+# blobs, most of them of a sprite's size: over three quarters of them cover an area
+# (their total brightness) within the range of the test sprites', though on the large side,
+# their median area above the sprites' median. Five epochs are far from a converged model.
+
+# %%
+yours_sampled = draw(yours, rng.standard_normal((500, 10), dtype=np.float32))  # (500, D)
+area_test = sprites_test.x.sum(axis=1)  # total brightness of each test sprite
+area_yours = yours_sampled.sum(axis=1)
+low, high = np.percentile(area_test, [1, 99])
+within = np.mean((area_yours > low) & (area_yours < high))
+print(f"{within:.0%} of 500 samples cover an area within the test sprites' 1st to 99th "
+      f"percentile ({low:.0f} to {high:.0f} pixels' worth); median area {np.median(area_yours):.0f}"
+      f" against the sprites' {np.median(area_test):.0f}")
+assert within > 0.75 and np.median(area_yours) > np.median(area_test)
+show(plots.samples, yours_sampled[:64].reshape(-1, *sprites_test.image_shape),
+     title="Your VAE on sprites, 5 epochs: 64 samples, z ~ N(0, I) decoded")
+
+# %% [markdown]
 # ## Training on sprites
 #
-# `minivae.training.trainer.Trainer` runs the loop: shuffled mini-batches of $B = 128$, for each one
-# `loss = model.loss(x, beta).objective.mean()`, `loss.backward()`, an Adam step; after each
-# epoch the test set's $-\mathrm{ELBO}$, reconstruction and KL (with fixed evaluation noise).
+# From here on, `minivae.training.trainer.Trainer` runs the loop you just wrote: shuffled
+# mini-batches of $B = 128$, for each one `loss = model.loss(x, beta).objective.mean()` (your
+# `vae_loss`, with `eps` drawn by the model's own counter-based noise), `loss.backward()`, an
+# Adam step; and more: after each epoch the test set's $-\mathrm{ELBO}$, reconstruction and
+# KL (with fixed evaluation noise), checkpoints, and an exact resume.
 # The sprites: 20,000 training and 2,000 test images of one shape each, made by the package.
 
 # %%
@@ -554,12 +737,27 @@ assert min(blur, key=blur.get) == 10.0 and shift_at_10 < 2.0
 #
 # Replace the single ratio inside the derivation by an average of $k$ of them, with
 # $z_1, \dots, z_k$ drawn independently from $q(z \mid x)$ (Burda et al., 2016;
-# `docs/math.md`). Each weight $w_i = p(x \mid z_i)\, p(z_i) / q(z_i \mid x)$ has expectation
-# $p(x)$, and so has their mean; the log of that mean is a random number, one draw of
+# `docs/math.md`). Each importance weight $w_i = p(x \mid z_i)\, p(z_i) / q(z_i \mid x)$ has
+# expectation $p(x)$ under $q$ (the $q$ in its denominator cancels the one the expectation
+# integrates with), and so has their mean. Take the log of that mean, as the derivation at the
+# top took the log of one ratio: the result, $\mathcal{L}_k(x)$, is a random number, and
+# Jensen's inequality bounds its expectation. Write $\mathcal{L}_k(x)$ down, and the bound,
+# before you open the hint:
+#
+# <details><summary>Hint: the bound</summary>
 #
 # $$
 # \mathcal{L}_k(x) = \log \frac1k \sum_{i=1}^{k} \frac{p(x \mid z_i)\, p(z_i)}{q(z_i \mid x)},
 # \qquad
+# \log p(x) = \log \mathbb{E}\Big[\frac1k \sum_{i=1}^{k} w_i\Big]
+# \;\ge\; \mathbb{E}\big[\mathcal{L}_k(x)\big]
+# $$
+#
+# </details>
+#
+# More is true: the bound tightens as $k$ grows, and $k = 1$ is the ELBO,
+#
+# $$
 # \log p(x) \;\ge\; \mathbb{E}\big[\mathcal{L}_{k+1}(x)\big]
 # \;\ge\; \mathbb{E}\big[\mathcal{L}_k(x)\big]
 # \;\ge\; \mathbb{E}\big[\mathcal{L}_1(x)\big] = \mathrm{ELBO}(x).
@@ -575,21 +773,37 @@ assert min(blur, key=blur.get) == 10.0 and shift_at_10 < 2.0
 # the log of the unnormalized "likelihood" of the last section; on binarized pixels, on a real
 # log-probability.
 #
-# ### Exercise 6: the importance-weighted bound
+# ### Exercise 7: the importance-weighted bound
 #
 # For each example `VAE.log_likelihood` draws $k$ samples $z_i \sim q(z \mid x)$ and computes
 # three log-densities of each: $\log p(x \mid z_i)$ (the decoder), $\log p(z_i)$ (the prior)
 # and $\log q(z_i \mid x)$ (the encoder). Write `iwae_bound(log_px_z, log_pz, log_qz)`, for
 # three arrays of shape (k, B), one row per sample and one column per example, returning
-# $\mathcal{L}_k$ of each example, shape (B,). Mind the sizes: $\log p(x \mid z)$ is about
-# $-240$ nats for a Fashion-MNIST image, so the weight $w_i = e^{\log w_i}$ is about
-# $10^{-104}$, below float32's smallest number; for larger images or worse models it falls below
-# float64's too ($e^{-745}$), and a Gaussian decoder's log-densities can be large and positive,
-# where $e^{\log w_i}$ overflows (above $e^{709}$). So compute $\mathcal{L}_k$ from the
-# $\log w_i$ without forming a $w_i$ that could underflow or overflow, using
-# $\log \sum_i e^{a_i} = a_{\max} + \log \sum_i e^{a_i - a_{\max}}$. Use only the arguments
-# and NumPy. The check compares your function with minivae's log-sum-exp on moderate log weights
-# and on log weights near $-1500$ and near $+1000$.
+# $\mathcal{L}_k$ of each example, shape (B,). First write $\log w_i$ from the three
+# log-densities. Then mind the sizes: $\log p(x \mid z)$ is about $-240$ nats for a
+# Fashion-MNIST image, so the weight $w_i = e^{\log w_i}$ is about $10^{-104}$, below float32's
+# smallest number; for larger images or worse models it falls below float64's too
+# ($e^{-745}$), and a Gaussian decoder's log-densities can be large and positive, where
+# $e^{\log w_i}$ overflows (above $e^{709}$). So compute $\mathcal{L}_k$ from the $\log w_i$
+# without forming a $w_i$ that could underflow or overflow: rewrite
+# $\log \frac1k \sum_i e^{\log w_i}$ so that every exponential in it is of a number $\le 0$,
+# and one of them is $e^0 = 1$. Use only the arguments and NumPy. The check compares your
+# function with minivae's log-sum-exp on moderate log weights and on log weights near $-1500$
+# and near $+1000$.
+#
+# <details><summary>Hint: the log weight</summary>
+#
+# $\log w_i = \log p(x \mid z_i) + \log p(z_i) - \log q(z_i \mid x)$, one per sample and
+# example: (k, B).
+#
+# </details>
+#
+# <details><summary>Hint: the log of a mean of exponentials</summary>
+#
+# Take out the largest: with $a_{\max} = \max_i a_i$ (of each example, over its samples),
+# $\log \frac1k \sum_i e^{a_i} = a_{\max} + \log \frac1k \sum_i e^{a_i - a_{\max}}$.
+#
+# </details>
 
 
 # %%

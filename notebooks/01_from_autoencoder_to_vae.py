@@ -150,32 +150,46 @@ plt.show()
 # \log p(z) = -\tfrac12 \log 2\pi - \frac{z^2}{2}
 # $$
 #
-# Under $q$, $\mathbb{E}[(z - \mu)^2] = \sigma^2$ and $\mathbb{E}[z^2] = \mu^2 + \sigma^2$.
-# So the $\log 2\pi$ terms cancel and
-#
-# $$
-# \mathrm{KL} = -\tfrac12 \mathrm{logvar} - \tfrac12 + \tfrac12 (\mu^2 + \sigma^2)
-# = \tfrac12 \left(\mu^2 + \sigma^2 - 1 - \mathrm{logvar}\right)
-# $$
-#
-# This is the closed form `ops.gaussian_kl` computes (per row, summed over the $L$ dimensions).
+# and under $q$, $\mathbb{E}[(z - \mu)^2] = \sigma^2$ and $\mathbb{E}[z^2] = \mu^2 + \sigma^2$.
+# That is all the KL takes: its expectation of $\log q(z) - \log p(z)$ is a sum of these
+# expectations, term by term.
 #
 # ### Exercise 1: the closed-form KL and its gradient
 #
-# Write it in NumPy, elementwise: `kl_closed_form(mu, logvar)` takes two arrays of one shape
-# and returns the KL term of each element, an array of that shape. Then its gradient:
+# Derive the KL in closed form, a function of $\mu$ and $\mathrm{logvar}$ alone, from the two
+# log-densities and the two expectations above (the $\log 2\pi$ terms cancel). Then write it in
+# NumPy, elementwise: `kl_closed_form(mu, logvar)` takes two arrays of one shape and returns
+# the KL term of each element, an array of that shape. Then its gradient:
 # `kl_gradient(mu, logvar)` returns the pair
 # $(\partial \mathrm{KL} / \partial \mu, \partial \mathrm{KL} / \partial\, \mathrm{logvar})$,
-# each of that shape too. Derive the two derivatives from the formula above; remember that
+# each of that shape too: derive the two derivatives from your closed form, remembering that
 # $\sigma^2 = e^{\mathrm{logvar}}$. Use only the arguments and NumPy (`np`): the check calls
 # your functions on inputs of its own.
+#
+# <details><summary>Hint: the closed form</summary>
+#
+# $$
+# \mathrm{KL} = \mathbb{E}_q[\log q(z)] - \mathbb{E}_q[\log p(z)]
+# = -\tfrac12 \mathrm{logvar} - \tfrac12 + \tfrac12 (\mu^2 + \sigma^2)
+# = \tfrac12 \left(\mu^2 + \sigma^2 - 1 - \mathrm{logvar}\right)
+# $$
+#
+# </details>
+#
+# <details><summary>Hint: the derivatives</summary>
+#
+# $\mu$ enters as $\tfrac12 \mu^2$ only. $\mathrm{logvar}$ enters twice: as
+# $\tfrac12 \sigma^2 = \tfrac12 e^{\mathrm{logvar}}$, whose derivative is
+# $\tfrac12 e^{\mathrm{logvar}}$, and as $-\tfrac12 \mathrm{logvar}$.
+#
+# </details>
 
 
 # %%
 # The check calls each function by position, its arguments in the order of the def line:
 # keep the parameters and their order as they are (a name may change, the order may not).
 def kl_closed_form(mu, logvar):
-    """KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (mu^2 + sigma^2 - 1 - logvar), elementwise."""
+    """KL(N(mu, sigma^2) || N(0, 1)) of each element, from mu and logvar = log sigma^2."""
     ### BEGIN SOLUTION
     return 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)
     ### END SOLUTION
@@ -198,7 +212,18 @@ def kl_gradient(mu, logvar):
 minivae.course.check_kl(kl_closed_form, kl_gradient)
 
 # %% [markdown]
-# From here on the notebook uses minivae's own elementwise KL, `kl_terms` in
+# The closed form, and its gradient:
+#
+# $$
+# \mathrm{KL} = \tfrac12 \left(\mu^2 + \sigma^2 - 1 - \mathrm{logvar}\right),
+# \qquad
+# \frac{\partial \mathrm{KL}}{\partial \mu} = \mu,
+# \qquad
+# \frac{\partial \mathrm{KL}}{\partial\, \mathrm{logvar}} = \frac{\sigma^2 - 1}{2}
+# $$
+#
+# This is what `ops.gaussian_kl` computes (per row, summed over the $L$ dimensions), and its
+# backward pass. From here on the notebook uses minivae's own elementwise KL, `kl_terms` in
 # `minivae/ops/vae.py` (the terms `ops.gaussian_kl` sums over each row), so that it runs the
 # same whether or not your answer is right yet. Beside it, the log-density that the Monte
 # Carlo estimate needs:

@@ -1,13 +1,15 @@
 """minivae.course: the checks of the notebooks' exercises, and the tools to hand them out.
 
-Six exercises, each a function or two the learner writes in a notebook, each followed there by a
-check cell that calls one of these checks with the learner's functions:
+Seven exercises, each a function or a few the learner writes in a notebook, each followed there by
+a check cell that calls one of these checks with the learner's functions:
 
     notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
     notebook 3   check_linear_backward(linear_backward)           a dense layer's backward pass
     notebook 4   check_reparameterize_backward(reparameterize_backward)
     notebook 5   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
-                 check_adam_step(adam_step)                       Adam's update
+                 check_adam_step(adam_step)                       Adam's update (optional)
+                 check_vae(vae_loss, train_step, sample_prior)    the VAE built: its loss, a
+                                                                  training step, sampling
                  check_iwae_bound(iwae_bound)                     the importance-weighted bound
 
 A check calls the functions by position, with the template's parameters (`invoke`), on inputs
@@ -33,6 +35,7 @@ from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
 from minivae.course.reparameterize import check_reparameterize_backward
+from minivae.course.vae import check_vae
 from minivae.course.verdict import Verdict
 
 __all__ = [
@@ -45,4 +48,5 @@ __all__ = [
     "check_kl",
     "check_linear_backward",
     "check_reparameterize_backward",
+    "check_vae",
 ]

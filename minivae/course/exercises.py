@@ -16,6 +16,7 @@ from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
 from minivae.course.reparameterize import check_reparameterize_backward
+from minivae.course.vae import check_vae
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Exercise:
     title: str
     check: Callable  # made by verdict.checked: takes the learner's functions, returns a Verdict
     points: int = 1  # what its check cell is worth in the nbgrader course
+    optional: bool = False  # a blank costs nothing: no points in nbgrader, "skipped" when graded
 
     @property
     def templates(self):
@@ -43,6 +45,8 @@ EXERCISES = (
              check_reparameterize_backward, points=2),
     Exercise("bernoulli", "05", "the Bernoulli likelihood on logits", check_bernoulli_nll,
              points=2),
-    Exercise("adam", "05", "Adam's update", check_adam_step, points=2),
+    Exercise("adam", "05", "Adam's update", check_adam_step, points=0, optional=True),
+    Exercise("vae", "05", "the VAE built: its loss, a training step, sampling", check_vae,
+             points=4),
     Exercise("iwae", "05", "the importance-weighted bound", check_iwae_bound, points=2),
 )

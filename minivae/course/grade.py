@@ -24,9 +24,9 @@ For each exercise of each submission the grader
 
 It prints one row per submission and one column per exercise: right, not yet (a wrong answer),
 not done (the blank), flagged (it ran minivae's own code), missing (a function the exercise
-needs is not defined), error (the worker failed or timed out) or . (not an exercise of that
-notebook); then, below the table, what each check that was not right said, and any statement
-that could not be run.
+needs is not defined), error (the worker failed or timed out), skipped (an optional exercise
+left blank, which costs nothing) or . (not an exercise of that notebook); then, below the
+table, what each check that was not right said, and any statement that could not be run.
 
 The worker runs the learners' code with your permissions. It is a separate process, not a
 sandbox: grade submissions you would run yourself, or inside a container (docs/teachers_guide.md
@@ -85,11 +85,17 @@ def grade_text(text, suffix, name="submission", timeout=TIMEOUT):
     return results, problems
 
 
+def shown(exercise, results):
+    """An exercise's cell of the table: its status; "skipped" for an optional one left blank."""
+    status = results.get(exercise.name, (".",))[0]
+    return "skipped" if exercise.optional and status == "not done" else status
+
+
 def table(rows):
     """The results as text: one row per submission, one column per exercise, then messages."""
-    names = [e.name for e in EXERCISES]
-    header = ["submission", *names]
-    body = [[submission, *(results.get(n, (".",))[0] for n in names)]
+    optional = {e.name for e in EXERCISES if e.optional}
+    header = ["submission", *(e.name + " (optional)" * e.optional for e in EXERCISES)]
+    body = [[submission, *(shown(e, results) for e in EXERCISES)]
             for submission, (results, _) in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -100,7 +106,7 @@ def table(rows):
             what, _, why = message.partition("\n")
             if status in ("not yet", "flagged"):  # with the reason: what a teacher may discuss
                 notes.append(f"{submission}, {name}: {what}\n    {why}")
-            elif status != "right":
+            elif status != "right" and not (name in optional and status == "not done"):
                 notes.append(f"{submission}, {name}: {what}")
         notes += [f"{submission}: {problem}" for problem in problems]
     return "\n".join(lines + ([""] + notes if notes else []))

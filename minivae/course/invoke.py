@@ -13,7 +13,10 @@ A check never calls a learner's function itself: it asks `invoke`, which
   cell writes to stderr would cost the learner the cell's points in nbgrader);
 - turns the result into plain values (`plain`): NumPy arrays of numbers, Python numbers, None,
   tuples and lists of them; a minivae Tensor becomes its array; anything else an `Opaque` that
-  only names its type.
+  only names its type;
+- builds an argument the check passes as a `built.Built` (a model, an optimizer) just before the
+  call, and reads it back as plain values after it (`Outcome.built`), with the backward pass of
+  the result first where the check asks for it (`minivae.course.built`).
 
 In a notebook the check calls `invoke` in the learner's own process. In the grader
 (`minivae.course.grade`) a worker process runs the submission and calls `invoke` there
@@ -28,6 +31,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from minivae.course import built as objects
 
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # minivae/, where minivae's code lives
 
@@ -48,6 +53,9 @@ class Outcome:
     mutated: tuple = ()  # the positions of the arguments it changed in place
     ran: tuple = ()  # minivae functions run during the call, in the order of their first call
     profiler_replaced: bool = False  # the call replaced the profile function that watched it
+    built: tuple = ()  # each built.Built argument read back after the call (and its backward)
+    backward: tuple = ()  # (exception type, message) if the backward pass asked for failed
+    strays: tuple = ()  # shapes of leaves of the result's graph that are no built object's
 
 
 def parameters(function):
@@ -61,9 +69,14 @@ def parameters(function):
                  for p in signature.parameters.values())
 
 
-def invoke(function, args):
-    """Call `function(*copies of args)` and report what it did, as an Outcome."""
+def invoke(function, args, backward=None):
+    """Call `function(*copies of args)` and report what it did, as an Outcome.
+
+    An argument that is a `built.Built` is built for the call and read back after it; with
+    `backward` (True, or an upstream gradient) the result's backward pass runs first.
+    """
     passed = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    made = objects.build(passed)
     ran = {}  # a dict for its order: "minivae.ops.vae.kl_terms" -> None
 
     def watch(frame, event, arg):
@@ -77,7 +90,7 @@ def invoke(function, args):
         warnings.simplefilter("ignore")
         sys.setprofile(watch)
         try:
-            result = function(*passed)
+            result = function(*made)
         except (Exception, SystemExit) as raised:  # a learner's bug, whatever it is
             error = (type(raised).__name__, (str(raised).strip().split("\n") or [""])[0])
         finally:
@@ -85,7 +98,15 @@ def invoke(function, args):
             sys.setprofile(previous)
     mutated = tuple(i for i, (a, p) in enumerate(zip(args, passed, strict=True))
                     if isinstance(a, np.ndarray) and not same(a, p))
-    return Outcome(plain(result), error, mutated, tuple(ran), replaced)
+    answer = plain(result)  # as it was returned, before any backward pass
+    failed, strays = (), ()
+    if backward is not None and not error:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            failed = objects.backward_failure(result, backward)
+            strays = objects.stray_leaves(result, made)
+    return Outcome(answer, error, mutated, tuple(ran), replaced, objects.read_back(args, made),
+                   failed, strays)
 
 
 def same(a, b):
@@ -118,12 +139,13 @@ def plain(value, budget=None):
 
 class Callee:
     """A learner's function as a check calls it: `parameters` (see `parameters`) and
-    `invoke(args) -> Outcome`. `Local` runs it in this process; the grader's `RemoteFunction`
+    `invoke(args, backward=None) -> Outcome`. `Local` runs it in this process; the grader's
+    `RemoteFunction`
     (minivae.course.remote) runs it in the worker process that holds the submission."""
 
     parameters = None
 
-    def invoke(self, args):
+    def invoke(self, args, backward=None):
         raise NotImplementedError
 
 
@@ -133,5 +155,5 @@ class Local(Callee):
     def __init__(self, function):
         self.function, self.parameters = function, parameters(function)
 
-    def invoke(self, args):
-        return invoke(self.function, args)
+    def invoke(self, args, backward=None):
+        return invoke(self.function, args, backward)

@@ -18,9 +18,11 @@ notebook is one assignment. In it:
 - an exercise's check cell, `minivae.course.check_kl(kl_closed_form, kl_gradient)`, is an
   autograded test cell, locked, grade_id "<exercise>_check", worth the exercise's points
   (`Exercise.points`); it becomes `minivae.course.check_kl(...).points(2)`, which prints the
-  check's message and outputs 2.0 or 0.0. nbgrader gives a test cell whose output is one number
-  that many points (partial credit), so the cell grades the exercise without raising, and the
-  notebook runs on past a wrong answer for the learner, as the check cells of exercises/ do.
+  check's message and outputs 2.0 or 0.0. An optional exercise's check cell (Adam's update) stays
+  as it is, ungraded: it shows the learner its message and counts for nothing. nbgrader gives a
+  test cell whose output is one number that many points (partial credit), so the cell grades the
+  exercise without raising, and the notebook runs on past a wrong answer for the learner, as the
+  check cells of exercises/ do.
 
 The check runs inside the learner's kernel there, which nbgrader executes with the learner's
 code: docs/teachers_guide.md says what that means for forged grades, and how
@@ -57,7 +59,7 @@ def graded(cell, by_check, by_function):
         return cell
     source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     call = source.strip()
-    if call in by_check:
+    if call in by_check and not by_check[call].optional:
         exercise = by_check[call]
         return {**cell, "source": f"{call}.points({exercise.points})",
                 "metadata": {**cell.get("metadata", {}), **nbgrader_metadata(

@@ -31,6 +31,7 @@ from what this makes.
 import argparse
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -98,8 +99,8 @@ def note(source, names):
         "# %% [markdown]",
         f"# **The exercise version of this notebook**, made from `{source}` by",
         "# `python -m minivae.course.make_exercises` (edit that one, not this). The cells marked",
-        f"# **Exercise** leave {len(names)} function{'s' if len(names) > 1 else ''} for you to "
-        f"write: {listed}.",
+        *textwrap.wrap(f"# **Exercise** leave {len(names)} function{'s' if len(names) > 1 else ''}"
+                       f" for you to write: {listed}.", 100, subsequent_indent="# "),
         "# Put your code in place of `raise NotImplementedError()`, run the cell, then the check",
         "# cell below it: it tells you whether your answer is right and, if not, what is wrong",
         '# and why. Until then the check says "Not done yet", and the rest of the notebook runs',

@@ -19,7 +19,8 @@ import tempfile
 import threading
 import time
 
-from minivae.course import wire
+from minivae.course import built, wire
+from minivae.course.built import Built
 from minivae.course.invoke import Callee, Outcome
 
 
@@ -85,9 +86,9 @@ class Worker:
         return (f"the worker process ended with exit status {status}"
                 + (f"; the last line it wrote: {last[:200]!r}" if last else ""))
 
-    def call(self, name, args):
-        self.send({"function": name, "args": tuple(args)})
-        return outcome_of(self.next_reply())
+    def call(self, name, args, backward=None):
+        self.send({"function": name, "args": tuple(args), "backward": backward})
+        return outcome_of(self.next_reply(), args)
 
     def close(self):
         """End the worker: let it read the end of its input, kill it if it does not stop."""
@@ -114,24 +115,37 @@ class RemoteFunction(Callee):
         self.worker, self.name = worker, name
         self.parameters = parameters  # as invoke.parameters gives them, or None
 
-    def invoke(self, args):
-        outcome = self.worker.call(self.name, args)
+    def invoke(self, args, backward=None):
+        outcome = self.worker.call(self.name, args, backward)
         if not all(0 <= i < len(args) for i in outcome.mutated):
             raise WorkerFailed("the worker process named an argument that was not passed")
         return outcome
 
 
-def outcome_of(reply):
-    """The worker's reply as an Outcome, its fields' types checked."""
+def outcome_of(reply, args=()):
+    """The worker's reply as an Outcome, its fields' types checked (`built`: one read-back of
+    each Built argument, as `built.read_back` makes them)."""
     error, mutated, ran = reply.get("error"), reply.get("mutated"), reply.get("ran")
+    read, failed, strays = reply.get("built"), reply.get("backward"), reply.get("strays")
     well_formed = (
-        isinstance(error, tuple) and len(error) in (0, 2) and all(isinstance(e, str) for e in error)
+        is_error(error)
         and isinstance(mutated, tuple) and all(isinstance(i, int) for i in mutated)
         and isinstance(ran, tuple) and all(isinstance(r, str) for r in ran)
-        and isinstance(reply.get("profiler_replaced"), bool))
+        and isinstance(reply.get("profiler_replaced"), bool)
+        and built.well_formed(read) and len(read) == sum(isinstance(a, Built) for a in args)
+        and is_error(failed)
+        and isinstance(strays, tuple) and all(isinstance(s, tuple) and all(
+            isinstance(n, int) for n in s) for s in strays))
     if not well_formed:
         raise WorkerFailed("the worker process sent a reply that is not an outcome")
-    return Outcome(reply.get("result"), error, mutated, ran, reply["profiler_replaced"])
+    return Outcome(reply.get("result"), error, mutated, ran, reply["profiler_replaced"], read,
+                   failed, strays)
+
+
+def is_error(value):
+    """() or (exception type name, message), as invoke reports an exception."""
+    return isinstance(value, tuple) and len(value) in (0, 2) and all(
+        isinstance(e, str) for e in value)
 
 
 KINDS = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD", "VAR_POSITIONAL", "KEYWORD_ONLY",

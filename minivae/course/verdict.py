@@ -170,8 +170,15 @@ def call(learner, *args, why_error=SHAPES_HINT):
     anything else (named with the shapes of the inputs, and `why_error` as its advice), or
     changes an argument in place.
     """
+    return called(learner, *args, why_error=why_error).result
+
+
+def called(learner, *args, why_error=SHAPES_HINT, backward=None):
+    """As `call`, but the whole invoke.Outcome: with the built objects read back after the call
+    (arguments passed as built.Built) and, with `backward`, after the backward pass of the
+    result (see minivae.course.built)."""
     check_parameters(learner)
-    outcome = learner.callee.invoke(args)
+    outcome = learner.callee.invoke(args, backward)
     name = learner.name
     if outcome.error and outcome.error[0] == "NotImplementedError":
         raise Finding(NOT_DONE, f"{name} still raises NotImplementedError",
@@ -184,9 +191,12 @@ def call(learner, *args, why_error=SHAPES_HINT):
         what = (f"{name} runs minivae's own code ({shown})" if ran else
                 f"{name} replaced the profile function (sys.setprofile) that the check watches "
                 "it with")
-        raise Finding(FLAGGED, what, "The exercise is to write this yourself, with the arguments "
-                      "and NumPy alone: the check compares your function with minivae's, so an "
-                      "answer that calls minivae's proves nothing.")
+        alone = ("with the arguments and NumPy alone" if learner.forbidden == ALL_OF_MINIVAE
+                 else "without what computes the answer whole (" + ", ".join(
+                     map(said, learner.forbidden)) + ")")
+        raise Finding(FLAGGED, what, f"The exercise is to write this yourself, {alone}: the check "
+                      "compares your function with minivae's, so an answer that calls minivae's "
+                      "proves nothing.")
     if outcome.error:
         shapes = ", ".join(str(a.shape) for a in args if isinstance(a, np.ndarray))
         if outcome.error[0] in ("NameError", "UnboundLocalError"):
@@ -203,7 +213,13 @@ def call(learner, *args, why_error=SHAPES_HINT):
                       "other ops; Adam's caller keeps its own state): compute new arrays, "
                       f"{changed[0]} = ... rather than {changed[0]} *= ..., "
                       f"{changed[0]} += ... or {changed[0]}[...] = ....")
-    return outcome.result
+    return outcome
+
+
+def said(prefix):
+    """A forbidden prefix as a message names it: "VAE.loss" for minivae.models.vae.VAE.loss."""
+    parts = prefix.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 and parts[-2][:1].isupper() else prefix
 
 
 def check_parameters(learner):
@@ -283,3 +299,22 @@ def unpack(name, result, names):
             raise Finding(WRONG, f"{name}: {part_name} is a {kind}, not an array of numbers",
                           f"Return {expected} as NumPy arrays.") from None
     return arrays
+
+
+def combined(findings, names, asides=None):
+    """One Finding for several functions checked together ({name: Finding} of the wrong ones):
+    the first flagged one's, else the first wrong one's, else the first not done, with how each
+    of the others stands as an aside ("kl_gradient: right"), or as `asides` says for a name (a
+    function not checked because another one is wrong). All of them not done: one line."""
+    asides = asides or {}
+    if len(findings) == len(names) > 1 and all(f.status == NOT_DONE for f in findings.values()):
+        listed = f"{', '.join(names[:-1])} and {names[-1]}"
+        return Finding(NOT_DONE, f"{listed} still raise NotImplementedError",
+                       findings[names[0]].why)
+    shown = next(n for status in (FLAGGED, WRONG, NOT_DONE) for n in names
+                 if n in findings and findings[n].status == status)
+    status = {None: RIGHT, NOT_DONE: "not done yet", WRONG: "wrong too", FLAGGED: "flagged too"}
+    others = [f"{n}: {asides.get(n) or status[findings[n].status if n in findings else None]}"
+              for n in names if n != shown]
+    finding = findings[shown]
+    return Finding(finding.status, finding.what, finding.why, [*finding.asides, *others])

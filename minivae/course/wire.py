@@ -9,9 +9,11 @@ no pickle. A message is a dict of plain values (see `invoke.plain`), sent as
                format, one after the other
 
 The header holds the message with each array replaced by {"$array": i}, each tuple by
-{"$tuple": [...]} and each Opaque by {"$opaque": "type name"}; JSON keeps the rest (Python's
-JSON reads and writes nan and inf). Arrays are read with allow_pickle=False, so an object array
-is refused, and a message longer than `limit` bytes is refused before it is read.
+{"$tuple": [...]}, each Opaque by {"$opaque": "type name"} and each `built.Built` (an object
+for the worker to build, described by plain values) by {"$built": [kind, spec]}; JSON keeps the
+rest (Python's JSON reads and writes nan and inf). Arrays are read with allow_pickle=False, so
+an object array is refused, and a message longer than `limit` bytes is refused before it is
+read.
 """
 
 import io
@@ -20,6 +22,7 @@ import struct
 
 import numpy as np
 
+from minivae.course.built import Built
 from minivae.course.invoke import Opaque
 
 LIMIT = 64 * 2**20  # bytes: far more than any check's inputs or a right answer's results
@@ -80,6 +83,8 @@ def encode(value, arrays, depth=0):
         return {"$array": len(arrays) - 1}
     if isinstance(value, Opaque):
         return {"$opaque": value.type_name}
+    if isinstance(value, Built):
+        return {"$built": [value.kind, encode(value.spec, arrays, depth + 1)]}
     if isinstance(value, tuple):
         return {"$tuple": [encode(v, arrays, depth + 1) for v in value]}
     if isinstance(value, list):
@@ -105,6 +110,11 @@ def decode(value, arrays, depth=0):
             return arrays[inner]
         if kind == "$opaque" and isinstance(inner, str):
             return Opaque(inner)
+        if kind == "$built" and isinstance(inner, list) and len(inner) == 2 \
+                and isinstance(inner[0], str):
+            spec = decode(inner[1], arrays, depth + 1)
+            if isinstance(spec, dict):
+                return Built(inner[0], spec)
         if kind == "$tuple" and isinstance(inner, list):
             return tuple(decode(v, arrays, depth + 1) for v in inner)
         if kind == "$dict" and isinstance(inner, dict):

@@ -2,11 +2,13 @@
 
     python -m minivae.course.worker      (started by minivae.course.remote, never by hand)
 
-It reads a `submission.Plan` from the grader, runs the planned statements of the submission's
-cells in a fresh namespace, as a notebook would (`__name__` is "__main__"), says which of the
-exercise's functions they defined and with which parameters, then answers calls: for each one,
-`invoke` the named function on the given arguments and send back its Outcome, plain values and
-nothing else. It never sees a check, an expected value or a verdict: the grader keeps those.
+It reads a `submission.Plan` from the grader, runs the planned statements of the submission's cells
+in a fresh namespace, as a notebook would (`__name__` is "__main__"), says which of the exercise's
+functions they defined and with which parameters, then answers calls: for each one, `invoke` the
+named function on the given arguments and send back its Outcome, plain values and nothing else. An
+argument the grader describes as a `built.Built` (a model, an optimizer) is built here by `invoke`,
+and comes back read as plain values (its parameters, gradients, state). It never sees a check, an
+expected value or a verdict: the grader keeps those.
 
 Messages travel on the pipes that were its stdin and stdout (`minivae.course.wire`); the
 submission's own prints go to stderr, which the grader keeps for its messages, and its stdin
@@ -64,10 +66,13 @@ def main():
                         "functions": {name: described(namespace.get(name))
                                       for name in setup["functions"]}})
     while (request := wire.receive(requests)) is not None:
-        outcome = invoke(namespace[request["function"]], request["args"])
+        outcome = invoke(namespace[request["function"]], request["args"],
+                         request.get("backward"))
         wire.send(replies, {"result": outcome.result, "error": outcome.error,
                             "mutated": outcome.mutated, "ran": outcome.ran,
-                            "profiler_replaced": outcome.profiler_replaced})
+                            "profiler_replaced": outcome.profiler_replaced,
+                            "built": outcome.built, "backward": outcome.backward,
+                            "strays": outcome.strays})
     return 0
 
 

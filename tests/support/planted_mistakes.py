@@ -51,6 +51,12 @@ BCE = "-(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1)"
 SIGMA = "sigma = np.exp(logvar / 2)"
 TOP = "top = log_w.max(axis=0)"
 DEFAULTS = "lr=1e-3, b1=0.9, b2=0.999, eps=1e-8"
+LOSS = "(recon + beta * kl).mean()"  # the VAE exercise's (vae_loss, train_step, sample_prior)
+Z = "ops.reparameterize(mu, logvar, eps)"
+KL_OP = "ops.gaussian_kl(mu, logvar)"
+ZERO = "optimizer.zero_grad()"
+STEP = "optimizer.step()"
+MEAN = "model.decoder.mean(model.decode(eps)).data"
 
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
@@ -161,8 +167,64 @@ MISTAKES = [
             "The prior's log p(z_i) is part of log w_i"),
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
+    planted("vae", (LOSS, "recon.sum() + beta * kl.mean()"),
+            "over the examples but averages the KL over them"),
+    planted("vae", (LOSS, "recon.mean() + beta * kl.sum()"),
+            "over the examples but sums the KL over them"),
+    planted("vae", (LOSS, "(recon + beta * kl).sum()"),
+            "is the sum over the examples, not their mean"),
+    planted("vae", (LOSS, "(recon / 784 + beta * kl).mean()"), "a beta of 784 in disguise"),
+    planted("vae", (LOSS, "-(recon + beta * kl).mean()"), "is the ELBO, not the negative ELBO"),
+    planted("vae", (LOSS, "(recon - beta * kl).mean()"),
+            "subtracts the KL where the negative ELBO adds it"),
+    planted("vae", (LOSS, "(beta * recon + kl).mean()"), "not on the KL"),
+    planted("vae", ("model.decode(z)", "model.decode(mu)"), "decodes mu, not the sample z"),
+    planted("vae", (Z, "mu + logvar.exp() * eps"), "decodes mu + sigma^2 eps"),
+    planted("vae", ("model.decode(z)", "model.decoder.mean(model.decode(z))"),
+            "gives the likelihood sigmoid(l) where it takes the logits l"),
+    planted("vae", (KL_OP, "(0.5 * (mu**2 + logvar.exp() - 1 - logvar)).mean(axis=1)"),
+            "averages the KL over the latent dimensions"),
+    planted("vae", (KL_OP, "(0.5 * (z * z - eps**2 - logvar)).sum(axis=1)"),
+            "estimates the KL from the sample"),
+    planted("vae", (Z, "ops.reparameterize(mu, logvar, np.random.standard_normal(eps.shape))"),
+            "vae_loss gives another value when called again with the same eps"),
+    planted("vae", (Z, "ops.reparameterize(mu, logvar, np.random.default_rng(0).normal(size="
+                       "eps.shape))"), "does not use the eps it is given"),
+    planted("vae", ("z = " + Z, "from minivae import Tensor\n    z = ops.reparameterize(mu, "
+                                "logvar, Tensor(eps, requires_grad=True))"),
+            "that requires a gradient and is not a parameter of the model"),
+    planted("vae", (Z, "mu.data + np.exp(logvar.data / 2) * eps"),
+            "z was computed outside the graph"),
+    planted("vae", (KL_OP, "0.5 * (mu.data**2 + np.exp(logvar.data) - 1 - logvar.data).sum("
+                           "axis=1)"), "the KL was computed outside the graph"),
+    planted("vae", (ZERO, "pass"), "the gradients were not zeroed first"),
+    planted("vae", (ZERO, "pass"), (STEP, STEP + "\n    " + ZERO),
+            "they were zeroed after the step, not before it"),
+    planted("vae", ("loss.backward()", STEP + "\n    loss.backward()"),
+            (STEP + "  # Adam", "pass  # Adam"), "optimizer.step() ran before loss.backward()"),
+    planted("vae", (STEP, "type(optimizer)(model.parameters(), lr=1e-3).step()"),
+            "yet the parameters moved: another optimizer moved them"),
+    planted("vae", (STEP, "type(optimizer)(model.parameters(), lr=optimizer.lr).step()"),
+            "the optimizer was made anew inside the step"),
+    planted("vae", (STEP, STEP + "\n    " + STEP), "optimizer.step() ran twice"),
+    planted("vae", (STEP, "for p in model.parameters():\n        p.data = p.data - "
+                          "optimizer.lr * p.grad"), "the parameters were moved by hand"),
+    planted("vae", ("return loss.item()", "return vae_loss(model, x, eps).item()"),
+            "is the loss after the step, not the one the step was taken on"),
+    planted("vae", (MEAN, "model.decode(eps).data"), "is the decoder's logits l"),
+    planted("vae", ("return " + MEAN, "p = " + MEAN + "\n        return (np.random.uniform("
+                                      "size=p.shape) < p) * 1.0"),
+            "returns only 0s and 1s"),
+    planted("vae", ("return " + MEAN, "mu, logvar = model.encode(np.full((len(eps), 784), 0.5))"
+                                      "\n        z = ops.reparameterize(mu, logvar, eps)\n"
+                                      "        return model.decoder.mean(model.decode(z)).data"),
+            "from a model that differs only in its encoder"),
+    planted("vae", ("model.decode(eps)", "model.decode(np.random.standard_normal(eps.shape))"),
+            "sample_prior gives another value when called again with the same eps"),
 ] + of_kind(  # inputs the ordinary batches never try
     "input",
+    planted("vae", (LOSS, "(recon + kl).mean()"), "leaves beta out (with beta = 0.3"),
+    planted("vae", (MEAN, MEAN + ".squeeze()"), "(for one sample"),
     planted("kl", (KL + ")", KL + ").squeeze()"), "for a batch of one example"),
     planted("kl", ("- 1 - logvar)", "- 1 - np.clip(logvar, -20, 20))"), "Clipping logvar"),
     planted("kl", (KL, "np.exp(logvar) - 1 - np.log(np.exp(logvar))"),
@@ -184,6 +246,7 @@ MISTAKES = [
     "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
     planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
+    planted("vae", (MEAN, MEAN + ".astype(np.float32)"), "sample_prior is float32, not float64"),
 ) + of_kind(  # messages that must be true: about the parameters, not the shapes
     "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
@@ -192,10 +255,15 @@ MISTAKES = [
             "its parameters are named (theta, g, m, v, t, lr, beta1, b2, eps)"),
     planted("linear", ("def linear_backward(g, x, weight)", "def linear_backward(x, weight, g)"),
             "takes the template's parameters in another order"),
+    planted("vae", ("def train_step(model, optimizer, x, eps)",
+                    "def train_step(model, x, optimizer, eps)"),
+            "train_step takes the template's parameters in another order"),
 ) + of_kind(
     "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
             "changes its argument m in place"),
+    planted("vae", ("return " + MEAN, "eps *= 0.8  # a lower temperature\n        return " + MEAN),
+            "sample_prior changes its argument eps in place"),
 ) + of_kind(  # "wrong at N of M elements" no more: the term that is wrong
     "term",
     planted("adam", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat)"), "leaves out the term eps"),
@@ -203,6 +271,7 @@ MISTAKES = [
             "has the term log p(z_i) with the wrong sign"),
     planted("bernoulli", (NLL, "softplus.sum(axis=1)"), "leaves out the term -x l"),
     planted("kl", ("0.5 * (mu**2 + ", "0.5 * ("), "leaves out the term mu^2 / 2"),
+    planted("vae", (LOSS, "recon.mean()"), "vae_loss leaves out the KL"),
 ) + of_kind(  # an exact factor named only when it is simple or a named constant
     "factor",
     planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
@@ -220,4 +289,8 @@ MISTAKES = [
                        "    ops.linear(xt, wt, bt).backward(g)\n"
                        "    return xt.grad, wt.grad, bt.grad"),
             "runs minivae's own code (minivae.", status="flagged"),
+    planted("vae", ("mu, logvar = model.encode(x)", "return model.loss(x, beta).objective.mean()"),
+            "runs minivae's own code (minivae.models.vae.VAE.loss", status="flagged"),
+    planted("vae", ("return " + MEAN, "return model.sample(len(eps))"),
+            "runs minivae's own code (minivae.models.vae.VAE.sample)", status="flagged"),
 )
