@@ -283,3 +283,35 @@ def unpack(name, result, names):
             raise Finding(WRONG, f"{name}: {part_name} is a {kind}, not an array of numbers",
                           f"Return {expected} as NumPy arrays.") from None
     return arrays
+
+
+def both(first, check_first, second, check_second):
+    """Check two of the learner's functions (Learners), each by a function of no arguments that
+    raises a Finding or returns a result: the two results, or one Finding for both (`combined`),
+    so that a message about the first says how the second stands."""
+    findings, results = {}, []
+    for learner, check in ((first, check_first), (second, check_second)):
+        try:
+            results.append(check())
+        except Finding as finding:
+            findings[learner.name] = finding
+            results.append(None)
+    if findings:
+        raise combined(findings, [first.name, second.name])
+    return results
+
+
+def combined(findings, names):
+    """One Finding for two functions: the first wrong one's, and how the other one stands."""
+    if len(findings) == 2 and all(f.status == NOT_DONE for f in findings.values()):
+        return Finding(NOT_DONE, f"{' and '.join(names)} still raise NotImplementedError",
+                       findings[names[0]].why)
+    shown = next(n for status in (FLAGGED, WRONG, NOT_DONE) for n in names
+                 if n in findings and findings[n].status == status)
+    other = next(n for n in names if n != shown)
+    status = {None: RIGHT, NOT_DONE: "not done yet", WRONG: "wrong too", FLAGGED: "flagged too"}[
+        findings[other].status if other in findings else None
+    ]
+    finding = findings[shown]
+    asides = [*finding.asides, f"{other}: {status}"]
+    return Finding(finding.status, finding.what, finding.why, asides)

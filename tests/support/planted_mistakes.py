@@ -51,6 +51,11 @@ BCE = "-(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1)"
 SIGMA = "sigma = np.exp(logvar / 2)"
 TOP = "top = log_w.max(axis=0)"
 DEFAULTS = "lr=1e-3, b1=0.9, b2=0.999, eps=1e-8"
+JOINT = "return log_px_z + log_pz"
+DENSITY = "np.exp(log_joint - log_px[:, None])"
+LSE = "top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1) * dz)"
+ROW_MAX = "top = log_joint.max(axis=1, keepdims=True)"
+PAIR = "return log_px, posterior"
 
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
@@ -161,8 +166,36 @@ MISTAKES = [
             "The prior's log p(z_i) is part of log w_i"),
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
+    planted("posterior", ("* dz)", ")"), "lacks the grid spacing: it is off by exactly -log dz"),
+    planted("posterior", (JOINT, "return log_px_z"), "leaves out the prior's log p(z)"),
+    planted("posterior", ("np.log(sigma**2) + diff**2 / sigma**2",
+                          "np.log(sigma) + diff**2 / sigma"),
+            "uses sigma where the Gaussian has the variance sigma^2"),
+    planted("posterior", ("diff**2 / sigma**2", "diff**2 / sigma"),
+            "divides (x - mean)^2 by sigma where the Gaussian divides it by the variance"),
+    planted("posterior", ("-0.5 * (np.log(2 * np.pi) + z**2)", "-0.5 * z**2"),
+            "has the prior without its constant"),
+    planted("posterior", (DENSITY, "np.exp(log_joint - top) / np.exp(log_joint - top).sum("
+                                   "axis=1, keepdims=True)"),
+            "sums to 1 over the grid points: it is the probability of each grid cell"),
+    planted("posterior", (DENSITY, "np.exp(log_joint)"), "is p(x, z), the joint"),
+    planted("posterior", (DENSITY, "log_joint - log_px[:, None]"),
+            "is log p(z|x), the log of the density"),
+    planted("posterior", (LSE, "(log_joint * dz).sum(axis=1)"),
+            "is the integral of log p(x, z), not the log of the integral"),
+    planted("posterior", (".sum(axis=1) * dz)", ".mean(axis=1))"), "The grid is not a sample"),
+    planted("posterior", (PAIR, "return posterior, log_px"),
+            "returns its results in the wrong order"),
 ] + of_kind(  # inputs the ordinary batches never try
     "input",
+    planted("posterior", ("top[:, 0] + np.log(np.exp(log_joint - top)", "np.log(np.exp(log_joint)"),
+            "log p(x) is -inf at 2 of 2 elements (for x far from the curve"),
+    planted("posterior", (JOINT, "return np.log(np.exp(log_px_z)) + log_pz"),
+            "log_joint_on_grid is -inf at"),
+    planted("posterior", (ROW_MAX, "top = np.full((len(log_joint), 1), log_joint.max())"),
+            "c is one number for the whole batch"),
+    planted("posterior", (PAIR, "return log_px, posterior.squeeze()"),
+            "for a batch of one example"),
     planted("kl", (KL + ")", KL + ").squeeze()"), "for a batch of one example"),
     planted("kl", ("- 1 - logvar)", "- 1 - np.clip(logvar, -20, 20))"), "Clipping logvar"),
     planted("kl", (KL, "np.exp(logvar) - 1 - np.log(np.exp(logvar))"),
@@ -184,6 +217,8 @@ MISTAKES = [
     "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
     planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
+    planted("posterior", (JOINT, "return (log_px_z + log_pz).astype(np.float32)"),
+            "log_joint_on_grid is float32, not float64"),
 ) + of_kind(  # messages that must be true: about the parameters, not the shapes
     "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
@@ -192,6 +227,9 @@ MISTAKES = [
             "its parameters are named (theta, g, m, v, t, lr, beta1, b2, eps)"),
     planted("linear", ("def linear_backward(g, x, weight)", "def linear_backward(x, weight, g)"),
             "takes the template's parameters in another order"),
+    planted("posterior", ("def evidence_and_posterior(log_joint, z)",
+                          "def evidence_and_posterior(z, log_joint)"),
+            "so your z receives log_joint"),
 ) + of_kind(
     "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
@@ -203,6 +241,10 @@ MISTAKES = [
             "has the term log p(z_i) with the wrong sign"),
     planted("bernoulli", (NLL, "softplus.sum(axis=1)"), "leaves out the term -x l"),
     planted("kl", ("0.5 * (mu**2 + ", "0.5 * ("), "leaves out the term mu^2 / 2"),
+    planted("posterior", ("(np.log(2 * np.pi) + np.log(sigma**2)", "(np.log(sigma**2)"),
+            "leaves out the term -1/2 log 2 pi of each coordinate"),
+    planted("posterior", (JOINT, "return log_px_z - log_pz"),
+            "has the term log p(z) with the wrong sign"),
 ) + of_kind(  # an exact factor named only when it is simple or a named constant
     "factor",
     planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
@@ -220,4 +262,8 @@ MISTAKES = [
                        "    ops.linear(xt, wt, bt).backward(g)\n"
                        "    return xt.grad, wt.grad, bt.grad"),
             "runs minivae's own code (minivae.", status="flagged"),
+    planted("posterior", (PAIR, "from minivae.models import exact_posterior\n"
+                                "    return (exact_posterior.log_evidence(log_joint, z),\n"
+                                "            np.exp(exact_posterior.log_posterior(log_joint, z)))"),
+            "runs minivae's own code (minivae.models.exact_posterior.", status="flagged"),
 )
