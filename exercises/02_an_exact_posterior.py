@@ -111,14 +111,15 @@ figure.colorbar(shown, label="the code $z$ that produced the point")
 axes.set_xlabel("$x_1$")
 axes.set_ylabel("$x_2$")
 axes.set_aspect("equal")
-axes.set_title("5,000 draws of the true model, coloured by their code; three chosen points")
+axes.set_title("The true model: 5,000 draws, and three chosen points")
 axes.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
 # The curve runs from the lower left to the upper right through an arch on each side, and at
 # each end, where $\tanh z$ has nearly stopped growing and $\sin 2z$ has not, it turns back on
-# itself in a short vertical stroke. Most codes are within 2 of 0, so the ends are sparse.
+# itself: on the right it comes down to $x_2 = -1$ and goes back up along nearly the same
+# vertical line. Most codes are within 2 of 0, so the ends are sparse.
 #
 # **Predict first.** Point A sits on the curve where it is nearly straight. Point B sits under
 # the top of the arch, between its two sides; point C at the right end, where the curve turns
@@ -278,10 +279,10 @@ figure, panels = plt.subplots(1, 3, figsize=(14, 3.6), layout="constrained")
 for panel, name, log_post in zip(panels, POINTS, log_post_true, strict=True):
     panel.plot(Z, np.exp(log_post), color="black")
     panel.set_xlim(-1, 3.5)
-    panel.set_title(f"{name} = {POINTS[name]}: "
-                    f"{len(peaks(np.exp(log_post)))} peak(s)")
+    count = len(peaks(np.exp(log_post)))
+    panel.set_title(f"{name} = {POINTS[name]}: {count} peak{'s' * (count > 1)}")
     panel.set_xlabel("$z$")
-panels[0].set_ylabel(r"$p_\star(z \mid x)$")
+panels[0].set_ylabel("true posterior $p(z \\mid x)$")
 figure.suptitle("The true model's exact posterior at the three points")
 plt.show()
 modes_true = {name: Z[peaks(np.exp(p))] for name, p in zip(POINTS, log_post_true, strict=True)}
@@ -333,7 +334,7 @@ figure, (left, right) = plt.subplots(1, 2, figsize=(14, 4.8), layout="constraine
 left.plot(np.arange(1, 151), test_curve)
 left.set_xlabel("epoch")
 left.set_ylabel("test $-$ELBO estimate (nats per example)")
-left.set_title("Training: down fast, then up and down by hundredths of a nat")
+left.set_title("Training: down fast, then up and down")
 right.scatter(*x_test.T, s=3, color="gray", label="test points")
 right.plot(*line.T, color="black", lw=1, label=r"the true curve $f(z)$")
 right.plot(*mean_learned.T, color="C1", lw=2, label=r"the VAE's mean $E[x \mid z]$, $|z| \leq 3$")
@@ -348,15 +349,15 @@ print(f"test -ELBO: {first:.3f} over the first 10 epochs, {last:.3f} over the la
       f"the last 30 from {late.min():.3f} to {late.max():.3f}")
 print(f"the decoder's noise: sigma = {np.round(sigma_learned, 3)} (the true model's: 0.15, 0.15)")
 assert last < first - 0.5 and late.max() - late.min() > 0.03
-assert np.all(np.abs(sigma_learned - SIGMA_TRUE) > 0.01)
+assert sigma_learned[0] < SIGMA_TRUE - 0.005 and sigma_learned[1] > SIGMA_TRUE + 0.02
 
 # %% [markdown]
 # The loss falls fast over the first epochs and then wanders up and down: each epoch's number is
 # one estimate with one drawn code per example, and each step follows a noisy gradient. So a
 # claim about training is one about the whole curve (its last ten epochs against its first
 # ten), never about one epoch against the next. The decoder's curve follows the data, but it is
-# not the true model: its noise is not the true $0.15$ in either coordinate (printed above), and
-# it need not use its code the same way (it may run along the curve the other way, or faster in
+# not the true model: its noise is below the true $0.15$ in $x_1$ and above it in $x_2$ (printed
+# above), and it need not use its code the same way (it may run along the curve the other way, or faster in
 # some places). Its $p_\theta(x)$ and posterior $p_\theta(z \mid x)$, $\theta$ for its
 # parameters, are its own, and since it has one latent dimension, the grid computes them
 # exactly, from its decoder's mean at each grid point (`exact_posterior.decoder_on_grid`).
@@ -478,7 +479,7 @@ plt.show()
 
 
 # %%
-def best_gaussian(log_post, mu, logvar, steps=300):
+def best_gaussian(log_post, mu, logvar, steps=100):
     """(mu, logvar), each (N, 1), of the Gaussian q closest to each row's posterior in
     KL(q || p(z|x)) on the grid: Adam on the two numbers of each row, from the given start."""
     mu = minivae.Tensor(mu.copy(), requires_grad=True)
@@ -500,12 +501,24 @@ kl_star = exact_posterior.kl_on_grid(exact_posterior.log_normal(Z, mu_star, logv
 print("KL(best Gaussian || true posterior): "
       + ", ".join(f"{name} {value:.3f}" for name, value in zip(POINTS, kl_star, strict=True)))
 assert kl_star[0] < 0.01 and np.all(kl_star[1:] > 0.1)
+q_at_c = np.exp(exact_posterior.log_normal(modes_true["C"], mu_star[2], logvar_star[2]))
+p_at_c = np.exp(np.interp(modes_true["C"], Z, log_post_true[2]))
+print(f"best Gaussians' means: B {mu_star[1, 0]:.2f} (its peaks {modes_true['B']}), "
+      f"C {mu_star[2, 0]:.2f} (its peaks {modes_true['C']}); at C's second peak the Gaussian's "
+      f"density is {q_at_c[1] / p_at_c[1]:.1e} of the posterior's")
+assert modes_true["B"][0] < mu_star[1, 0] < modes_true["B"][1]
+assert abs(mu_star[2, 0] - modes_true["C"][0]) < 0.1 and q_at_c[1] < 0.05 * p_at_c[1]
 
 # %% [markdown]
-# At A the best Gaussian is almost the posterior itself. At B and C no Gaussian comes close:
-# the KL from $q$ is large wherever $q$ puts mass that the posterior lacks, so the best one
-# sits on one peak and leaves out the other (a $q$ spread over both would put its mass in the
-# valley between them). In the trained VAE, the same three points with its encoder's
+# At A the best Gaussian is almost the posterior itself. At B and C no Gaussian comes close,
+# and the two fail differently. $\mathrm{KL}(q \,\|\, p)$ averages $\log q - \log p$ over
+# $q$: it charges $q$ heavily for mass where the posterior has little, and only mildly for
+# leaving out mass the posterior has. At B the peaks are close and the valley between them
+# shallow, so the best Gaussian straddles both, too high in the valley and too low on each peak.
+# At C the second peak is small and far: a Gaussian wide enough to reach it would pour mass
+# into the valley, so the best one sits on the large peak and leaves the small one out (printed
+# above: its mean within 0.1 of the large peak, almost none of its density at the small one).
+# In the trained VAE, the same three points with its encoder's
 # $q(z \mid x)$ over its own exact posterior (top row: the true model and its best Gaussians;
 # bottom row: the trained VAE, whose codes are its own, so the two rows need not line up):
 
@@ -520,7 +533,7 @@ figure, panels = plt.subplots(2, 3, figsize=(14, 6.5), layout="constrained")
 for column, name in enumerate(POINTS):
     top_panel, bottom_panel = panels[:, column]
     top_panel.plot(Z, np.exp(log_post_true[column]), color="black",
-                   label=r"$p_\star(z \mid x)$, exact")
+                   label="true posterior, exact")
     top_panel.plot(Z, np.exp(exact_posterior.log_normal(Z, mu_star[column], logvar_star[column])),
                    color="C2", label=f"best Gaussian, KL {kl_star[column]:.3f}")
     top_panel.set_title(f"true model at {name} = {POINTS[name]}")
@@ -549,24 +562,25 @@ assert two_peaks["true model"] >= 40 and two_peaks["trained VAE"] <= 10
 # %% [markdown]
 # The trained VAE's posteriors have one peak at B and C, and at all but a handful of the test
 # points, where the true model's have two at dozens of them (printed above). The VAE did not
-# learn the true model: it learned one whose posteriors its Gaussian $q$ can follow. That is
-# what the identity predicts. Training raises
+# learn the true model: it learned one whose posteriors its Gaussian $q$ can follow. The
+# identity says why it may: training raises
 # $\mathrm{ELBO} = \log p_\theta(x) - \mathrm{KL}(q \,\|\, p_\theta(z \mid x))$, and a decoder
-# whose posteriors have two peaks pays the KL of a Gaussian that cannot have them; a decoder
-# that blurs the folds of the curve (a larger noise, printed in the training section, or a
-# curve that passes the folds differently) pays less KL for a little $\log p(x)$.
+# whose posteriors have two peaks pays the KL of a Gaussian that cannot have them, while a
+# decoder that blurs the folds of the curve (a larger noise in $x_2$, printed in the training
+# section, or a curve that passes the folds differently) pays less KL for a little
+# $\log p(x)$.
 #
 # Does it pay in $\log p(x)$? Gibbs' inequality says that no model can give data drawn from
 # $p_\star$ a higher expected log-likelihood than $p_\star$ itself:
 # $\mathbb{E}_{p_\star}[\log p_\star(x)] - \mathbb{E}_{p_\star}[\log p_\theta(x)]
-# = \mathrm{KL}(p_\star \,\|\, p_\theta) \geq 0$. Measured on 10,000 fresh points, with its
+# = \mathrm{KL}(p_\star \,\|\, p_\theta) \geq 0$. Measured on 5,000 fresh points, with its
 # standard error:
 
 # %%
-fresh, _ = draw(10_000)
+fresh, _ = draw(5000)
 lost = np.concatenate([exact(chunk, curve(Z), LOGVAR_TRUE)[0] - exact(chunk, mean_theta,
                                                                       logvar_theta)[0]
-                       for chunk in np.split(fresh, 10)])  # log p*(x) - log p_theta(x), (10000,)
+                       for chunk in np.split(fresh, 5)])  # log p*(x) - log p_theta(x), (5000,)
 stderr = lost.std(ddof=1) / np.sqrt(len(lost))
 print(f"E log p*(x) - E log p_theta(x) = {lost.mean():.4f} +- {stderr:.4f} nats")
 assert lost.mean() > 3 * stderr
@@ -616,35 +630,36 @@ assert np.all(iwae_gaps[:2] - iwae_gaps[1:3] > 3 * iwae_stderrs[:2])  # k = 1, 1
 assert iwae_gaps[-1] < 0.01 and min(above) > 0.2
 
 # %% [markdown]
-# $k = 1$ is the ELBO again (its average gap within 3 standard errors of the exact one), and
-# each tenfold $k$ cuts the gap several times over, to under a hundredth of a nat at
-# $k = 1000$. Yet at every $k$ a good share of the single draws land above $\log p(x)$
-# (printed above). There is no contradiction: the bound is on the *expectation* of
-# $\mathcal{L}_k$, by Jensen's inequality ($\mathbb{E} \log \le \log \mathbb{E}$ and
-# $\mathbb{E}[\frac1k \sum_i w_i] = p(x)$), and one draw is a random number around it. Many
-# draws at one point show it: the test point with the largest gap, 2,000 draws of
-# $\mathcal{L}_k$ for each $k$:
+# $k = 1$ is the ELBO again (its average gap within 3 standard errors of the exact one); the gap
+# shrinks fast as $k$ grows (from $k = 1$ to 10 to 100 by more than 3 standard errors each
+# time), to under a hundredth of a nat at $k = 1000$. Yet at every $k$ a good share of the
+# single draws land above $\log p(x)$ (more than a fifth, printed above). There is no
+# contradiction: the bound is on the *expectation* of $\mathcal{L}_k$, by Jensen's inequality
+# ($\mathbb{E} \log \le \log \mathbb{E}$ and $\mathbb{E}[\frac1k \sum_i w_i] = p(x)$), and one
+# draw is a random number around it. Many draws at one point show it: the test point with the
+# largest gap, 2,000 draws of $\mathcal{L}_k$ for each $k$:
 
 # %%
 worst = int(np.argmax(gap))
 point = x_test[worst:worst + 1]
-figure, axes = plt.subplots(figsize=(9, 4.5))
-for k, colour in zip([1, 10, 100], ["C0", "C1", "C2"], strict=True):
+figure, panels = plt.subplots(1, 3, figsize=(14, 3.8), layout="constrained")
+for panel, k, colour in zip(panels, [1, 10, 100], ["C0", "C1", "C2"], strict=True):
     many = model.log_likelihood(np.repeat(point, 2000, axis=0), k, noise=CounterRNG(12))
-    mean, stderr = many.mean(), many.std(ddof=1) / np.sqrt(len(many))
-    share = np.mean(many > log_px[worst])
-    axes.hist(many, bins=80, density=True, alpha=0.5, color=colour,
-              label=f"$k = {k}$: mean {mean - log_px[worst]:+.3f}, {share:.0%} above")
-    axes.axvline(mean, color=colour, lw=1.5)
-    print(f"k = {k:3d}: mean of 2,000 draws - log p(x) = {mean - log_px[worst]:+.4f} "
-          f"+- {stderr:.4f}; {share:.0%} of them above log p(x)")
-    assert mean + 3 * stderr < log_px[worst] and share > 0.05
-axes.axvline(log_px[worst], color="black", lw=2, label=r"$\log p_\theta(x)$, exact")
-axes.set_xlim(log_px[worst] - 3, log_px[worst] + 1.5)
-axes.set_xlabel(r"one draw of $\mathcal{L}_k(x)$ (nats)")
-axes.set_title(f"2,000 draws at the test point with the largest gap, x = {np.round(point[0], 2)}; "
-               "lines: their means")
-axes.legend(fontsize=8)
+    offset = many - log_px[worst]  # (2000,): L_k(x) - log p(x), one per draw
+    mean, stderr = offset.mean(), offset.std(ddof=1) / np.sqrt(len(offset))
+    share = np.mean(offset > 0)
+    panel.hist(offset, bins=60, color=colour, alpha=0.6)
+    panel.axvline(0, color="black", lw=2, label=r"$\log p_\theta(x)$, exact")
+    panel.axvline(mean, color=colour, lw=2, linestyle="--", label=f"their mean, {mean:+.3f}")
+    panel.set_title(f"$k = {k}$: {share:.0%} of the draws above $\\log p_\\theta(x)$")
+    panel.set_xlabel(r"$\mathcal{L}_k(x) - \log p_\theta(x)$ (nats)")
+    panel.legend(fontsize=8, loc="upper left")
+    print(f"k = {k:3d}: mean of 2,000 draws - log p(x) = {mean:+.4f} +- {stderr:.4f}; "
+          f"{share:.0%} of them above log p(x)")
+    assert mean + 3 * stderr < 0 and share > 0.05
+panels[0].set_ylabel("draws")
+figure.suptitle(f"2,000 draws of each bound at the test point with the largest gap, "
+                f"x = {np.round(point[0], 2)}")
 plt.show()
 
 # %% [markdown]
@@ -688,7 +703,7 @@ print(f"average over 200 points: gap {gap[few].mean():.4f} = approximation "
 print(f"smallest of each: approximation {approximation.min():.1e}, amortization "
       f"{amortization.min():.1e}")
 assert approximation.min() > -1e-6 and amortization.min() > -1e-6
-assert amortization.mean() > 2 * approximation.mean()
+assert amortization.mean() > approximation.mean() and approximation.mean() < 0.03
 
 order = np.argsort(gap[few])
 figure, axes = plt.subplots(figsize=(11, 4))
@@ -703,11 +718,13 @@ axes.legend()
 plt.show()
 
 # %% [markdown]
-# Most of the gap is the encoder's: a Gaussian chosen for each point alone would come within
-# about a hundredth of a nat of $\log p(x)$ on average, and the encoder's Gaussians lose
-# several times more (printed above). This VAE learned a decoder whose posteriors a Gaussian
-# fits well, as the last section found, so what is left of the gap is mostly amortization.
-# Richer models of images are not so kind, and there the Gaussian family's share grows.
+# Most of the gap is the encoder's: a Gaussian chosen for each point alone comes within a
+# few hundredths of a nat of $\log p(x)$ on average (about one hundredth, printed above), and
+# the encoder's Gaussians lose more. How much more depends on the run: trained from eight
+# other seeds (change `SEED` at the top), this VAE's encoder lost about 2 to 10 times the
+# approximation gap, which stayed near a hundredth of a nat. This VAE learned a decoder whose
+# posteriors a Gaussian fits well, as the last section found, so what is left of the gap is
+# mostly amortization. Models of images with many latent dimensions need not be so kind.
 #
 # What to take on: a VAE never computes $\log p(x)$ or $p(z \mid x)$; it trains on a lower
 # bound that is exactly $\log p(x)$ less the encoder's KL to the true posterior. Notebook 3
