@@ -354,12 +354,12 @@ assert sigma_learned[0] < SIGMA_TRUE - 0.005 and sigma_learned[1] > SIGMA_TRUE +
 # %% [markdown]
 # The loss falls fast over the first epochs and then wanders up and down: each epoch's number is
 # one estimate with one drawn code per example, and each step follows a noisy gradient. So a
-# claim about training is one about the whole curve (its last ten epochs against its first
-# ten), never about one epoch against the next. The decoder's curve follows the data, but it is
-# not the true model: its noise is below the true $0.15$ in $x_1$ and above it in $x_2$ (printed
-# above), and it need not use its code the same way (it may run along the curve the other way, or faster in
-# some places). Its $p_\theta(x)$ and posterior $p_\theta(z \mid x)$, $\theta$ for its
-# parameters, are its own, and since it has one latent dimension, the grid computes them
+# claim about training is one about the whole curve (its last ten epochs against its first ten),
+# never about one epoch against the next. The decoder's curve follows the data, but it is not
+# the true model: its noise is below the true $0.15$ in $x_1$ and above it in $x_2$ (printed
+# above), and it need not use its code the same way (it may run along the curve the other way,
+# or faster in some places). Its $p_\theta(x)$ and posterior $p_\theta(z \mid x)$, $\theta$ for
+# its parameters, are its own, and since it has one latent dimension, the grid computes them
 # exactly, from its decoder's mean at each grid point (`exact_posterior.decoder_on_grid`).
 #
 # ## The ELBO, met
