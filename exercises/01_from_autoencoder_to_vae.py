@@ -421,6 +421,8 @@ plt.show()
 #
 # Alone, the KL would pull every $q(z \mid x)$ onto the prior and the code would say nothing
 # about $x$. The reconstruction term pulls the other way, towards codes precise enough to
-# rebuild $x$. Notebook 3 builds the autograd engine that computed those arrows; notebook 4
-# shows how a gradient gets through the sampling step $z = \mu + \sigma \epsilon$; notebook 5
-# puts the two terms together as the ELBO and trains the model.
+# rebuild $x$. Notebook 2 asks what $q(z \mid x)$ stands in for, on a model where the answer
+# can be computed exactly, and meets the objective that weighs the two terms, the ELBO.
+# Notebook 3 builds the autograd engine that computed those arrows; notebook 4 shows how a
+# gradient gets through the sampling step $z = \mu + \sigma \epsilon$; notebook 5 trains on
+# the ELBO.

@@ -4,6 +4,8 @@ Seven exercises, each a function or a few the learner writes in a notebook, each
 a check cell that calls one of these checks with the learner's functions:
 
     notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
+    notebook 2   check_exact_posterior(log_joint_on_grid, evidence_and_posterior)
+                                                                  log p(x) and p(z|x) on a grid
     notebook 3   check_linear_backward(linear_backward)           a dense layer's backward pass
     notebook 4   check_reparameterize_backward(reparameterize_backward)
     notebook 5   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
@@ -34,6 +36,7 @@ from minivae.course.exercises import EXERCISES, Exercise
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
+from minivae.course.posterior import check_exact_posterior
 from minivae.course.reparameterize import check_reparameterize_backward
 from minivae.course.vae import check_vae
 from minivae.course.verdict import Verdict
@@ -44,6 +47,7 @@ __all__ = [
     "Verdict",
     "check_adam_step",
     "check_bernoulli_nll",
+    "check_exact_posterior",
     "check_iwae_bound",
     "check_kl",
     "check_linear_backward",

@@ -15,6 +15,7 @@ from minivae.course.bernoulli import check_bernoulli_nll
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
+from minivae.course.posterior import check_exact_posterior
 from minivae.course.reparameterize import check_reparameterize_backward
 from minivae.course.vae import check_vae
 
@@ -40,6 +41,7 @@ class Exercise:
 
 EXERCISES = (
     Exercise("kl", "01", "the closed-form KL and its gradient", check_kl, points=2),
+    Exercise("posterior", "02", "p(x) and p(z|x) on a grid", check_exact_posterior, points=2),
     Exercise("linear", "03", "a dense layer's backward pass", check_linear_backward, points=2),
     Exercise("reparameterize", "04", "the reparameterization's backward pass",
              check_reparameterize_backward, points=2),

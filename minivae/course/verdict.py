@@ -301,6 +301,22 @@ def unpack(name, result, names):
     return arrays
 
 
+def both(first, check_first, second, check_second):
+    """Check two of the learner's functions (Learners), each by a function of no arguments that
+    raises a Finding or returns a result: the two results, or one Finding for both (`combined`),
+    so that a message about the first says how the second stands."""
+    findings, results = {}, []
+    for learner, check in ((first, check_first), (second, check_second)):
+        try:
+            results.append(check())
+        except Finding as finding:
+            findings[learner.name] = finding
+            results.append(None)
+    if findings:
+        raise combined(findings, [first.name, second.name])
+    return results
+
+
 def combined(findings, names, asides=None):
     """One Finding for several functions checked together ({name: Finding} of the wrong ones):
     the first flagged one's, else the first wrong one's, else the first not done, with how each

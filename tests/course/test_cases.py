@@ -27,7 +27,9 @@ TEACHERS = {"kl": [{"label": "for mu = 1000", "mu": [[1000.0, -2.0]], "logvar": 
                     "why": "Large means are where a shortcut shows."}],
             "adam": [{"lr": 0.01, "b1": 0.5, "b2": 0.75, "eps": 1e-3, "theta": [1.0, -2.0],
                       "gradients": [[0.1, 0.2], [0.3, -0.1], [1.0, 2.0]]}],
-            "linear": [{"g": [[1.0]], "x": [[2.0, 3.0]], "weight": [[1.0], [-1.0]]}]}
+            "linear": [{"g": [[1.0]], "x": [[2.0, 3.0]], "weight": [[1.0], [-1.0]]}],
+            "posterior": [{"x": [[0.5, -1.0]], "z": [-1.0, 0.0, 1.0],
+                           "mean": [[0.0, 0.0], [1.0, -1.0], [2.0, 0.5]], "sigma": [0.7, 0.2]}]}
 
 
 def odd_kl():
@@ -47,7 +49,7 @@ def test_a_teachers_case_catches_what_the_checks_own_inputs_miss(tmp_path, monke
         verdict.message
     assert "(for mu = 1000; kl_gradient: right)" in verdict.message
     assert verdict.message.endswith("\nLarge means are where a shortcut shows.")
-    for exercise in ("adam", "linear"):  # their solutions pass the teacher's cases too
+    for exercise in ("adam", "linear", "posterior"):  # their solutions pass those cases too
         namespace = {"np": np}
         exec(exercise_cell(notebook_of(BY_NAME[exercise]).read_text(), BY_NAME[exercise]),
              namespace)
@@ -83,7 +85,13 @@ def test_the_grader_reads_the_cases_it_is_given(tmp_path):
 
 
 @pytest.mark.parametrize("cases, says", [
-    ({"kll": []}, "no exercise is called 'kll'; the exercises are kl, linear"),
+    ({"kll": []}, "no exercise is called 'kll'; the exercises are kl, posterior, linear"),
+    ({"posterior": [{"x": [[0.0, 1.0]], "z": [0.0, 1.0], "mean": [[0.0, 0.0], [1.0, 1.0]],
+                     "sigma": [0.5, 0.0]}]}, "sigma holds a value that is not positive"),
+    ({"posterior": [{"x": [[0.0, 1.0]], "z": [0.0, 1.0, 3.0], "mean": [[0.0, 0.0]] * 3,
+                     "sigma": [0.5, 0.5]}]}, "z must be a grid of at least two evenly spaced"),
+    ({"posterior": [{"x": [[0.0, 1.0]], "z": [0.0, 1.0], "mean": [[0.0, 0.0]] * 3,
+                     "sigma": [0.5, 0.5]}]}, "mean has 3 along G, z has 2"),
     ({"kl": [{"mu": [[1.0]]}]}, "case 1 of 'kl': missing: logvar. A case of this exercise takes "
      "mu, logvar"),
     ({"kl": [{"mu": [[1.0]], "logvar": [[1.0]], "sigma": 2}]}, "unknown: sigma"),

@@ -57,7 +57,11 @@ KL_OP = "ops.gaussian_kl(mu, logvar)"
 ZERO = "optimizer.zero_grad()"
 STEP = "optimizer.step()"
 MEAN = "model.decoder.mean(model.decode(eps)).data"
-
+JOINT = "return log_px_z + log_pz"
+DENSITY = "np.exp(log_joint - log_px[:, None])"
+LSE = "top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1) * dz)"
+ROW_MAX = "top = log_joint.max(axis=1, keepdims=True)"
+PAIR = "return log_px, posterior"
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
             "uses the standard deviation exp(logvar / 2) where the KL has the variance"),
@@ -221,6 +225,26 @@ MISTAKES = [
             "from a model that differs only in its encoder"),
     planted("vae", ("model.decode(eps)", "model.decode(np.random.standard_normal(eps.shape))"),
             "sample_prior gives another value when called again with the same eps"),
+    planted("posterior", ("* dz)", ")"), "lacks the grid spacing: it is off by exactly -log dz"),
+    planted("posterior", (JOINT, "return log_px_z"), "leaves out the prior's log p(z)"),
+    planted("posterior", ("np.log(sigma**2) + diff**2 / sigma**2",
+                          "np.log(sigma) + diff**2 / sigma"),
+            "uses sigma where the Gaussian has the variance sigma^2"),
+    planted("posterior", ("diff**2 / sigma**2", "diff**2 / sigma"),
+            "divides (x - mean)^2 by sigma where the Gaussian divides it by the variance"),
+    planted("posterior", ("-0.5 * (np.log(2 * np.pi) + z**2)", "-0.5 * z**2"),
+            "has the prior without its constant"),
+    planted("posterior", (DENSITY, "np.exp(log_joint - top) / np.exp(log_joint - top).sum("
+                                   "axis=1, keepdims=True)"),
+            "sums to 1 over the grid points: it is the probability of each grid cell"),
+    planted("posterior", (DENSITY, "np.exp(log_joint)"), "is p(x, z), the joint"),
+    planted("posterior", (DENSITY, "log_joint - log_px[:, None]"),
+            "is log p(z|x), the log of the density"),
+    planted("posterior", (LSE, "(log_joint * dz).sum(axis=1)"),
+            "is the integral of log p(x, z), not the log of the integral"),
+    planted("posterior", (".sum(axis=1) * dz)", ".mean(axis=1))"), "The grid is not a sample"),
+    planted("posterior", (PAIR, "return posterior, log_px"),
+            "returns its results in the wrong order"),
 ] + of_kind(  # inputs the ordinary batches never try
     "input",
     planted("vae", (LOSS, "(recon + kl).mean()"), "leaves beta out (with beta = 0.3"),
@@ -242,11 +266,21 @@ MISTAKES = [
             "steps 3 to 10 of this run were right"),
     planted("adam", ("m_hat = m / (1 - b1**t)", "m_hat = m / (1 - b1**t) if t < 20 else m"),
             "steps 3 to 19 of this run were right"),
+    planted("posterior", ("top[:, 0] + np.log(np.exp(log_joint - top)", "np.log(np.exp(log_joint)"),
+            "log p(x) is -inf at 2 of 2 elements (for x far from the curve"),
+    planted("posterior", (JOINT, "return np.log(np.exp(log_px_z)) + log_pz"),
+            "log_joint_on_grid is -inf at"),
+    planted("posterior", (ROW_MAX, "top = np.full((len(log_joint), 1), log_joint.max())"),
+            "c is one number for the whole batch"),
+    planted("posterior", (PAIR, "return log_px, posterior.squeeze()"),
+            "for a batch of one example"),
 ) + of_kind(
     "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
     planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
     planted("vae", (MEAN, MEAN + ".astype(np.float32)"), "sample_prior is float32, not float64"),
+    planted("posterior", (JOINT, "return (log_px_z + log_pz).astype(np.float32)"),
+            "log_joint_on_grid is float32, not float64"),
 ) + of_kind(  # messages that must be true: about the parameters, not the shapes
     "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
@@ -258,6 +292,9 @@ MISTAKES = [
     planted("vae", ("def train_step(model, optimizer, x, eps)",
                     "def train_step(model, x, optimizer, eps)"),
             "train_step takes the template's parameters in another order"),
+    planted("posterior", ("def evidence_and_posterior(log_joint, z)",
+                          "def evidence_and_posterior(z, log_joint)"),
+            "so your z receives log_joint"),
 ) + of_kind(
     "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
@@ -272,6 +309,10 @@ MISTAKES = [
     planted("bernoulli", (NLL, "softplus.sum(axis=1)"), "leaves out the term -x l"),
     planted("kl", ("0.5 * (mu**2 + ", "0.5 * ("), "leaves out the term mu^2 / 2"),
     planted("vae", (LOSS, "recon.mean()"), "vae_loss leaves out the KL"),
+    planted("posterior", ("(np.log(2 * np.pi) + np.log(sigma**2)", "(np.log(sigma**2)"),
+            "leaves out the term -1/2 log 2 pi of each coordinate"),
+    planted("posterior", (JOINT, "return log_px_z - log_pz"),
+            "has the term log p(z) with the wrong sign"),
 ) + of_kind(  # an exact factor named only when it is simple or a named constant
     "factor",
     planted("adam", ("theta - lr * m_hat", "theta - m_hat"), "A factor lr is missing"),
@@ -293,4 +334,8 @@ MISTAKES = [
             "runs minivae's own code (minivae.models.vae.VAE.loss", status="flagged"),
     planted("vae", ("return " + MEAN, "return model.sample(len(eps))"),
             "runs minivae's own code (minivae.models.vae.VAE.sample)", status="flagged"),
+    planted("posterior", (PAIR, "from minivae.models import exact_posterior\n"
+                                "    return (exact_posterior.log_evidence(log_joint, z),\n"
+                                "            np.exp(exact_posterior.log_posterior(log_joint, z)))"),
+            "runs minivae's own code (minivae.models.exact_posterior.", status="flagged"),
 )
