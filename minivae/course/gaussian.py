@@ -26,9 +26,9 @@ import numpy as np
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
 from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
-from minivae.course.kl import combined
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import Finding, Template, call, checked, unpack
+from minivae.course.two_functions import check_both
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 
 TEMPLATES = (Template("gaussian_nll", ("x", "mean", "logvar")),
@@ -137,7 +137,8 @@ MISTAKES = [
     Mistake("grad_logvar", lambda e: to_shape(0.5 * (1 - e.diff**2 * e.inv_var), e.shape), NO_G,
             "is d(-log p)/dlogvar without g"),
     Mistake("grad_logvar", lambda e: e.per_element, SHARED,
-            when=lambda e: e.logvar.shape != e.x.shape),
+            "is the (B, D) elementwise gradient, not yet summed over the elements that share "
+            "each logvar", when=lambda e: e.logvar.shape != e.x.shape),
     Mistake("grad_logvar", lambda e: e.per_element.sum(axis=0), SHARED,
             "is summed over the examples but not over the dimensions, which share the one logvar "
             "too", when=lambda e: e.logvar.size == 1 and e.x.shape[1] > 1),
@@ -259,20 +260,10 @@ def check_gaussian_nll(gaussian_nll, gaussian_nll_backward):
     """Check gaussian_nll(x, mean, logvar) -> (B,) and gaussian_nll_backward(g, x, mean, logvar)
     -> (grad_mean, grad_logvar)."""
     draws = batches()
-    findings, worst = {}, None
-    try:
-        check_value(gaussian_nll, draws)
-    except Finding as finding:
-        findings[gaussian_nll.name] = finding
-    try:
-        worst = check_gradient(gaussian_nll_backward, draws)
-    except Finding as finding:
-        findings[gaussian_nll_backward.name] = finding
-    names = [gaussian_nll.name, gaussian_nll_backward.name]
-    if not findings:
-        return (f"{names[0]} and {names[1]} agree with minivae's ops.gaussian_nll and its "
-                f"backward pass on {len(draws)} batches: logvar per element, per dimension and "
-                "shared, one example, one dimension, logvar from -20 to 20",
-                "gradcheck finds your gradients equal to central differences of -log p(x|z) "
-                f"(largest error {worst:.1e}).")
-    raise combined(findings, names)
+    _, worst = check_both([gaussian_nll, gaussian_nll_backward],
+                          [lambda f: check_value(f, draws), lambda f: check_gradient(f, draws)])
+    return (f"{gaussian_nll.name} and {gaussian_nll_backward.name} agree with minivae's "
+            f"ops.gaussian_nll and its backward pass on {len(draws)} batches: logvar per element, "
+            "per dimension and shared, one example, one dimension, logvar from -20 to 20",
+            "gradcheck finds your gradients equal to central differences of -log p(x|z) "
+            f"(largest error {worst:.1e}).")

@@ -21,17 +21,8 @@ from minivae import ops
 from minivae.course.cases import Case, teacher_cases
 from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term, compare
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import (
-    FLAGGED,
-    NOT_DONE,
-    RIGHT,
-    WRONG,
-    Finding,
-    Template,
-    call,
-    checked,
-    unpack,
-)
+from minivae.course.two_functions import check_both
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 from minivae.ops.vae import kl_terms
 
@@ -165,34 +156,8 @@ def check_gradient(kl_gradient, draws):
 def check_kl(kl_closed_form, kl_gradient):
     """Check kl_closed_form(mu, logvar) and kl_gradient(mu, logvar) -> (dmu, dlogvar)."""
     draws = batches()
-    findings, worst = {}, None
-    try:
-        check_value(kl_closed_form, draws)
-    except Finding as finding:
-        findings[kl_closed_form.name] = finding
-    try:
-        worst = check_gradient(kl_gradient, draws)
-    except Finding as finding:
-        findings[kl_gradient.name] = finding
-    names = [kl_closed_form.name, kl_gradient.name]
-    if not findings:
-        return (f"{names[0]} and {names[1]} agree with minivae's ops.gaussian_kl and its "
-                f"backward pass on {len(draws)} batches", "gradcheck finds your gradient equal "
-                f"to central differences of the KL (largest error {worst:.1e}).")
-    raise combined(findings, names)
-
-
-def combined(findings, names):
-    """One Finding for two functions: the first wrong one's, and how the other one stands."""
-    if len(findings) == 2 and all(f.status == NOT_DONE for f in findings.values()):
-        return Finding(NOT_DONE, f"{' and '.join(names)} still raise NotImplementedError",
-                       findings[names[0]].why)
-    shown = next(n for status in (FLAGGED, WRONG, NOT_DONE) for n in names
-                 if n in findings and findings[n].status == status)
-    other = next(n for n in names if n != shown)
-    status = {None: RIGHT, NOT_DONE: "not done yet", WRONG: "wrong too", FLAGGED: "flagged too"}[
-        findings[other].status if other in findings else None
-    ]
-    finding = findings[shown]
-    asides = [*finding.asides, f"{other}: {status}"]
-    return Finding(finding.status, finding.what, finding.why, asides)
+    _, worst = check_both([kl_closed_form, kl_gradient],
+                          [lambda f: check_value(f, draws), lambda f: check_gradient(f, draws)])
+    return (f"{kl_closed_form.name} and {kl_gradient.name} agree with minivae's ops.gaussian_kl "
+            f"and its backward pass on {len(draws)} batches", "gradcheck finds your gradient "
+            f"equal to central differences of the KL (largest error {worst:.1e}).")
