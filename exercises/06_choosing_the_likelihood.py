@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 6. Choosing the likelihood $p(x \mid z)$
+# # 6. Choosing the likelihood
 #
 # Every VAE so far had the same decoder: one Bernoulli distribution per pixel, with probability
 # $p_j = \mathrm{sigmoid}(l_j)$. That is one choice of $p(x \mid z)$ among many, and the choice

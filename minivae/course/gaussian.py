@@ -12,8 +12,8 @@ examples (D,), as minivae's decoder has it, or one shared by everything (1,):
 
 The check compares them with minivae's `ops.gaussian_nll` and its backward pass on six
 batches: logvar of each of the three shapes, a batch of one example, data of one dimension,
-and logvar from -20 to 20 (sigma from 5e-5 to 2e4, so that a clipped logvar or a small number added
-to the variance shows); then on the teacher's cases (`minivae.course.cases`). It plugs
+and logvar from -20 to 20 (sigma from 5e-5 to 2e4, so that a clipped logvar or a small number
+added to the variance shows); then on the teacher's cases (`minivae.course.cases`). It plugs
 gaussian_nll_backward into a Function as the backward of minivae's -log p(x|z) and runs
 `minivae.gradcheck` on the first five batches.
 """
@@ -29,7 +29,7 @@ from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, Term
 from minivae.course.plugged import gradcheck_all, with_backward
 from minivae.course.two_functions import check_both
 from minivae.course.verdict import Template, call, checked, unpack
-from minivae.engine.tensor import Tensor
+from minivae.engine.tensor import Tensor, unbroadcast
 
 TEMPLATES = (Template("gaussian_nll", ("x", "mean", "logvar")),
              Template("gaussian_nll_backward", ("g", "x", "mean", "logvar")))
@@ -53,13 +53,6 @@ NOT_A_VARIANCE = ("A log or a square root of logvar, a number of either sign, is
 BACKWARD_SHAPES = ("g is (B,), one number per example: as g[:, None], (B, 1), it scales the rows "
                    "of a (B, D) array. grad_mean is (B, D); grad_logvar has logvar's shape. "
                    + SHARED)
-
-
-def to_shape(grad, shape):
-    """The (B, D) elementwise gradient summed over the axes a logvar of `shape` was broadcast
-    along: (B, D) stays, (D,) sums the examples, (1,) everything."""
-    summed = grad.sum(axis=tuple(range(grad.ndim - len(shape))))  # the axes logvar lacks
-    return summed.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
 
 
 def nll(x, mean, logvar):
@@ -99,9 +92,6 @@ MISTAKES = [
             "log sqrt(2 pi sigma^2) = 1/2 (log(2 pi) + log sigma^2), and log sigma^2 is logvar "
             "itself: no exp there.", "has the variance exp(logvar) where its log, logvar, "
             "belongs"),
-    Mistake("-log p(x|z)", lambda e: elementwise(e, np.log(e.logvar), np.log(e.logvar)),
-            "logvar is the log of the variance, not the variance: sigma^2 = exp(logvar).",
-            "uses logvar as the variance itself"),
     Mistake("-log p(x|z)", lambda e: e.right - (e.x.shape[1] - 1) * e.logvar[0] / 2,
             "A logvar of shape (1,) is the log-variance of every one of the D dimensions, so it "
             "enters -log p D times, D logvar / 2 in all: let NumPy broadcast it against x "
@@ -113,7 +103,7 @@ MISTAKES = [
             "exp(logvar).", "divides by sigma = exp(logvar / 2) where the derivative has "
             "sigma^2 = exp(logvar)"),
     Mistake("grad_mean", lambda e: e.g[:, None] * (e.mean - e.x) * np.exp(-2 * e.logvar),
-            LOG_SIGMA, "reads logvar as log sigma, the log of the standard deviation"),
+            LOG_SIGMA, "divides by exp(2 logvar), reading logvar as log sigma"),
     Mistake("grad_mean", lambda e: e.right_mean / 2,
             "d/dm (x - m)^2 = -2 (x - m): the 2 cancels the 1/2, so d/dmean = "
             "(mean - x) / sigma^2."),
@@ -122,20 +112,20 @@ MISTAKES = [
     Mistake("grad_logvar", lambda e: 2 * e.right_logvar,
             "The 1/2 in front of -log p stays in the derivative: d/dlogvar = "
             "1/2 [1 - (x - mean)^2 / sigma^2]."),
-    Mistake("grad_logvar", lambda e: to_shape(e.g[:, None] / 2 * (e.inv_var - e.diff**2
-                                                                   * e.inv_var**2), e.shape),
+    Mistake("grad_logvar", lambda e: unbroadcast(
+        e.g[:, None] / 2 * (e.inv_var - e.diff**2 * e.inv_var**2), e.shape),
             "That is d/dsigma^2; the chain rule multiplies it by dsigma^2/dlogvar = sigma^2, "
             "which gives 1/2 [1 - (x - mean)^2 / sigma^2].",
             "is the derivative with respect to sigma^2, not logvar"),
-    Mistake("grad_logvar", lambda e: to_shape(e.g[:, None] * (np.sqrt(e.inv_var) - e.diff**2
-                                                               * e.inv_var**1.5), e.shape),
+    Mistake("grad_logvar", lambda e: unbroadcast(
+        e.g[:, None] * (np.sqrt(e.inv_var) - e.diff**2 * e.inv_var**1.5), e.shape),
             "That is d/dsigma; the chain rule multiplies it by dsigma/dlogvar = sigma / 2.",
             "is the derivative with respect to sigma, not logvar"),
-    Mistake("grad_logvar", lambda e: to_shape(e.g[:, None] * (1 - e.diff**2
-                                                               * np.exp(-2 * e.logvar)), e.shape),
-            LOG_SIGMA, "reads logvar as log sigma, the log of the standard deviation"),
-    Mistake("grad_logvar", lambda e: to_shape(0.5 * (1 - e.diff**2 * e.inv_var), e.shape), NO_G,
-            "is d(-log p)/dlogvar without g"),
+    Mistake("grad_logvar", lambda e: unbroadcast(
+        e.g[:, None] * (1 - e.diff**2 * np.exp(-2 * e.logvar)), e.shape),
+            LOG_SIGMA, "is the derivative for logvar read as log sigma"),
+    Mistake("grad_logvar", lambda e: unbroadcast(0.5 * (1 - e.diff**2 * e.inv_var), e.shape),
+            NO_G, "is d(-log p)/dlogvar without g"),
     Mistake("grad_logvar", lambda e: e.per_element, SHARED,
             "is the (B, D) elementwise gradient, not yet summed over the elements that share "
             "each logvar", when=lambda e: e.logvar.shape != e.x.shape),
@@ -172,7 +162,7 @@ def quantities(x, logvar):
         terms=(Term("1/2", lambda e: np.broadcast_to(e.g[:, None] / 2, e.x.shape)),
                Term("-(x - mean)^2 / (2 sigma^2)",
                     lambda e: -e.g[:, None] * e.diff**2 * e.inv_var / 2)),
-        formula=lambda e, v: to_shape(sum(v.values()), e.shape),
+        formula=lambda e, v: unbroadcast(sum(v.values()), e.shape),
         formula_text="d/dlogvar = g/2 [1 - (x - mean)^2 / sigma^2], summed to logvar's shape")
     return loss, grad_mean, grad_logvar
 
