@@ -13,6 +13,9 @@ a check cell that calls one of these checks with the learner's functions:
                  check_vae(vae_loss, train_step, sample_prior)    the VAE built: its loss, a
                                                                   training step, sampling
                  check_iwae_bound(iwae_bound)                     the importance-weighted bound
+    notebook 6   check_gaussian_nll(gaussian_nll, gaussian_nll_backward)
+                                                                  -log p(x|z) of a Gaussian, its
+                                                                  backward pass
 
 A check calls the functions by position, with the template's parameters (`invoke`), on inputs
 it draws (ordinary ones and the edge cases a learner's code meets: one example, one latent
@@ -33,6 +36,7 @@ Nothing in minivae imports this package; it imports from all of it.
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
 from minivae.course.exercises import EXERCISES, Exercise
+from minivae.course.gaussian import check_gaussian_nll
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
@@ -48,6 +52,7 @@ __all__ = [
     "check_adam_step",
     "check_bernoulli_nll",
     "check_exact_posterior",
+    "check_gaussian_nll",
     "check_iwae_bound",
     "check_kl",
     "check_linear_backward",

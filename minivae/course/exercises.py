@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
+from minivae.course.gaussian import check_gaussian_nll
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
@@ -51,4 +52,6 @@ EXERCISES = (
     Exercise("vae", "05", "the VAE built: its loss, a training step, sampling", check_vae,
              points=4),
     Exercise("iwae", "05", "the importance-weighted bound", check_iwae_bound, points=2),
+    Exercise("gaussian", "06", "the Gaussian likelihood and its backward pass",
+             check_gaussian_nll, points=2),
 )

@@ -339,3 +339,102 @@ MISTAKES = [
                                 "            np.exp(exact_posterior.log_posterior(log_joint, z)))"),
             "runs minivae's own code (minivae.models.exact_posterior.", status="flagged"),
 )
+
+# Exercise `gaussian` (notebook 6): -log N(x | mean, exp(logvar)) and its backward pass.
+GAUSSIAN_NLL = ("0.5 * (np.log(2 * np.pi) + logvar + (x - mean) ** 2 * np.exp(-logvar))"
+                ".sum(axis=1)")
+GRAD_LOGVAR = "0.5 * g * (1 - (x - mean) ** 2 * inv_var)"
+TO_ONE = ("    if grad_logvar.shape != logvar.shape:  # logvar (1,): shared by the dimensions too\n"
+          "        grad_logvar = grad_logvar.sum(keepdims=True)  # (D,) -> (1,)\n")
+
+MISTAKES += [
+    planted("gaussian", ("np.log(2 * np.pi) + logvar", "logvar"),
+            "leaves out log(2 pi) / 2, the normalizing constant's part"),
+    planted("gaussian", ("return 0.5 * (np.log", "return (np.log"),
+            "the 1/2 stands in front of all three terms"),
+    planted("gaussian", (GAUSSIAN_NLL, "(0.5 * np.log(2 * np.pi) + logvar + 0.5 * (x - mean) ** 2 "
+                                       "* np.exp(-2 * logvar)).sum(axis=1)"),
+            "reads logvar as log sigma, the log of the standard deviation"),
+    planted("gaussian", ("(x - mean) ** 2 * np.exp(-logvar))",
+                         "(x - mean) ** 2 * np.exp(-logvar / 2))"),
+            "divides (x - mean)^2 by sigma = exp(logvar / 2)"),
+    planted("gaussian", ("np.pi) + logvar +", "np.pi) + np.exp(logvar) +"),
+            "has the variance exp(logvar) where its log, logvar, belongs"),
+    planted("gaussian", ("logvar + (x - mean) ** 2 * np.exp(-logvar)",
+                         "np.log(logvar) + (x - mean) ** 2 / logvar"),
+            "is nan where logvar < 0: logvar is the log of the variance"),
+    planted("gaussian", ("return 0.5 * (np.log", "return -0.5 * (np.log"),
+            "This is log p(x|z); the loss is its negative"),
+    planted("gaussian", (".sum(axis=1)", ".mean(axis=1)"),
+            "sums over the dimensions; this is their mean"),
+    planted("gaussian", (GAUSSIAN_NLL, "0.5 * (x.shape[1] * np.log(2 * np.pi) + np.sum(logvar, "
+                                       "axis=-1) + ((x - mean) ** 2 * np.exp(-logvar))"
+                                       ".sum(axis=1))"),
+            "counts the one shared logvar once, not once per dimension"),
+    planted("gaussian", ("+ logvar + (x - mean) ** 2 * np.exp(-logvar))",
+                         "+ logvar[:, None] + (x - mean) ** 2 * np.exp(-logvar[:, None]))"),
+            "a (D,) array lines up with x's last axis"),
+    planted("gaussian", ("g * (mean - x) * inv_var", "g * (x - mean) * inv_var"),
+            "d/dmean = (mean - x) / sigma^2 has the sign of mean - x"),
+    planted("gaussian", ("g * (mean - x) * inv_var", "g * (mean - x) * np.exp(-logvar / 2)"),
+            "divides by sigma = exp(logvar / 2) where the derivative has sigma^2"),
+    planted("gaussian", ("grad_mean = g", "grad_mean = 0.5 * g"), "the 2 cancels the 1/2"),
+    planted("gaussian", ("g = g[:, None]", "g = np.ones_like(g)[:, None]"),
+            "is d(-log p)/dmean without g"),
+    planted("gaussian", ("inv_var = np.exp(-logvar)", "inv_var = np.exp(-2 * logvar)"),
+            "divides by exp(2 logvar), reading logvar as log sigma"),
+    planted("gaussian", (GRAD_LOGVAR, "g * (1 - (x - mean) ** 2 * np.exp(-2 * logvar))"),
+            "is the derivative for logvar read as log sigma"),
+    planted("gaussian", (GRAD_LOGVAR, "0.5 * (1 - (x - mean) ** 2 * inv_var)"),
+            "is d(-log p)/dlogvar without g"),
+    planted("gaussian", ("0.5 * g * (1 -", "g * (1 -"),
+            "The 1/2 in front of -log p stays in the derivative"),
+    planted("gaussian", (GRAD_LOGVAR, "0.5 * g * (inv_var - (x - mean) ** 2 * inv_var**2)"),
+            "is the derivative with respect to sigma^2, not logvar"),
+    planted("gaussian", (GRAD_LOGVAR, "g * (np.sqrt(inv_var) - (x - mean) ** 2 * inv_var**1.5)"),
+            "is the derivative with respect to sigma, not logvar"),
+    planted("gaussian", ("return grad_mean, grad_logvar", "return grad_mean, " + GRAD_LOGVAR),
+            "not yet summed over the elements that share each logvar"),
+    planted("gaussian", ("grad_logvar.sum(axis=0)", "grad_logvar.mean(axis=0)"),
+            "is the mean over the examples of the elementwise gradient"),
+    planted("gaussian", (TO_ONE, ""), "is summed over the examples but not over the dimensions"),
+    planted("gaussian", ("    g = g[:, None]  # (B,) -> (B, 1): example b's g scales row b\n", ""),
+            "as g[:, None], (B, 1), it scales the rows"),
+    planted("gaussian", ("return grad_mean, grad_logvar", "return grad_logvar, grad_mean"),
+            "returns its results in the wrong order"),
+] + of_kind(
+    "input",
+    planted("gaussian", (".sum(axis=1)", ".sum(axis=1).squeeze()"), "for a batch of one example"),
+    planted("gaussian", ("* np.exp(-logvar)).sum(axis=1)",
+                         "/ (np.exp(logvar) + 1e-6)).sum(axis=1)"),
+            "adding a small number to the variance"),
+    planted("gaussian", ("inv_var = np.exp(-logvar)",
+                         "inv_var = np.exp(-np.clip(logvar, -10, 10))"),
+            "Clipping logvar"),
+) + of_kind(
+    "float32",
+    planted("gaussian", ("grad_mean = g * (mean - x) * inv_var",
+                         "grad_mean = (g * (mean - x) * inv_var).astype(np.float32)"),
+            "is float32, not float64"),
+) + of_kind(
+    "parameters",
+    planted("gaussian", ("def gaussian_nll_backward(g, x, mean, logvar)",
+                         "def gaussian_nll_backward(x, mean, logvar, g)"),
+            "takes the template's parameters in another order"),
+) + of_kind(
+    "in place",
+    planted("gaussian", ("return 0.5 * (np.log(2 * np.pi) + logvar + (x - mean) ** 2",
+                         "x -= mean\n    return 0.5 * (np.log(2 * np.pi) + logvar + x ** 2"),
+            "changes its argument x in place"),
+) + of_kind(
+    "term",
+    planted("gaussian", ("(1 - (x - mean) ** 2 * inv_var)", "(-(x - mean) ** 2 * inv_var)"),
+            "leaves out the term 1/2"),
+    planted("gaussian", ("(1 - (x - mean) ** 2 * inv_var)", "(1 + (x - mean) ** 2 * inv_var)"),
+            "has the term -(x - mean)^2 / (2 sigma^2) with the wrong sign"),
+) + of_kind(
+    "minivae's code",
+    planted("gaussian", ("return " + GAUSSIAN_NLL, "from minivae import Tensor, ops\n    return "
+                         "ops.gaussian_nll(Tensor(x), Tensor(mean), Tensor(logvar)).data"),
+            "runs minivae's own code (minivae.", status="flagged"),
+)
