@@ -1,6 +1,6 @@
 """minivae.course: the checks of the notebooks' exercises, and the tools to hand them out.
 
-Six exercises, each a function or two the learner writes in a notebook, each followed there by a
+Seven exercises, each a function or two the learner writes in a notebook, each followed there by a
 check cell that calls one of these checks with the learner's functions:
 
     notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
@@ -9,6 +9,7 @@ check cell that calls one of these checks with the learner's functions:
     notebook 5   check_bernoulli_nll(bernoulli_nll)               -log p(x|z) from logits
                  check_adam_step(adam_step)                       Adam's update
                  check_iwae_bound(iwae_bound)                     the importance-weighted bound
+    notebook 8   check_free_bits(free_bits_kl, free_bits_backward)  the free-bits KL, its gradient
 
 A check calls the functions by position, with the template's parameters (`invoke`), on inputs
 it draws (ordinary ones and the edge cases a learner's code meets: one example, one latent
@@ -29,6 +30,7 @@ Nothing in minivae imports this package; it imports from all of it.
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
 from minivae.course.exercises import EXERCISES, Exercise
+from minivae.course.free_bits import check_free_bits
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
@@ -41,6 +43,7 @@ __all__ = [
     "Verdict",
     "check_adam_step",
     "check_bernoulli_nll",
+    "check_free_bits",
     "check_iwae_bound",
     "check_kl",
     "check_linear_backward",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
+from minivae.course.free_bits import check_free_bits
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
 from minivae.course.linear import check_linear_backward
@@ -45,4 +46,6 @@ EXERCISES = (
              points=2),
     Exercise("adam", "05", "Adam's update", check_adam_step, points=2),
     Exercise("iwae", "05", "the importance-weighted bound", check_iwae_bound, points=2),
+    Exercise("free_bits", "08", "the free-bits KL and its backward pass", check_free_bits,
+             points=2),
 )
