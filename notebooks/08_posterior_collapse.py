@@ -402,9 +402,9 @@ def free_bits_kl(mu, logvar, floor):
 def free_bits_backward(g, mu, logvar, floor):
     """(dL/dmu, dL/dlogvar), (B, L) each, given g = dL/dkl_b (B,)."""
     ### BEGIN SOLUTION
-    kl_per_unit = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)  # (B, L)
-    m = kl_per_unit.mean(axis=0) > floor  # (L,)
-    g = g[:, None] * m  # (B,) -> (B, L): no gradient below the floor
+    kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)  # (B, L): KL_bj, again
+    above = kl.mean(axis=0) > floor  # (L,): m_j, again
+    g = g[:, None] * above  # (B,) -> (B, L): no gradient below the floor
     return g * mu, g * (np.exp(logvar) - 1) / 2
     ### END SOLUTION
 

@@ -13,12 +13,14 @@ sum_j max(lambda, KLbar_j), the objective's KL term with free bits.
 
 The check compares both with minivae's `ops.free_bits_kl` and its backward pass on four batches,
 each with its floor at least 0.05 nats from every unit's KLbar_j (at the floor the derivative
-jumps, and a finite difference across it means nothing): an ordinary one, whose units lie on
-both sides of the floor and near it (inside lambda ln 2 to lambda / ln 2, so that a floor read in
-bits moves a unit across), a batch of one example, one latent unit, and a floor above every
-unit; then on the teacher's cases (`minivae.course.cases`). It plugs free_bits_backward into a
-Function as the backward of minivae's free-bits KL and runs `minivae.gradcheck` on the first
-four.
+jumps, and a finite difference across it means nothing): an ordinary one, a batch of one
+example, one latent unit, and a floor above every unit; then on the teacher's cases
+(`minivae.course.cases`). The ordinary batch is made so that each mistake shows there: its units
+lie on both sides of the floor, two of them between lambda ln 2 and lambda / ln 2 (so that a
+floor read in bits moves one across), and two of its examples lie near the prior, one with a
+total KL under lambda and one under L lambda (so that a floor on each example's total shows).
+It plugs free_bits_backward into a Function as the backward of minivae's free-bits KL and runs
+`minivae.gradcheck` on the first four batches.
 """
 
 import math
@@ -70,29 +72,28 @@ SUM_FIRST = ("The floor is per latent unit: sum_j max(lambda, KLbar_j), L floors
              "so that each unit keeps its own. A floor on the total KL lets one unit spend all of "
              "it while the others collapse, which is what free bits are there to stop.")
 BITS = ("minivae's KL is in nats (natural logs), and so is its floor: compare KLbar_j with "
-        "lambda as it is. Free bits is only the name (Kingma et al. wrote it in nats too); a "
-        "factor ln 2 moves the floor.")
+        "lambda as it is. \"Free bits\" is only a name: the floor is in the KL's own unit, and a "
+        "factor ln 2 moves it.")
 NO_MASK = ("Below the floor the term is the constant lambda, whose derivative is 0: multiply by "
            "m_j = 1[KLbar_j > lambda], so that a unit below the floor sends no gradient back.")
-WRONG_MASKS = {  # a wrong m: (inputs -> mask, broadcastable to (B, L); what it is; why)
-    "per example": (lambda e: e.terms > e.floor,
-                    "floors each example's KL_bj, element by element, where the floor is on "
-                    "each unit's batch mean KLbar_j", PER_EXAMPLE),
-    "axis": (lambda e: e.terms.mean(axis=1, keepdims=True) > e.floor,
-             "compares each example's mean over the units (axis 1) with the floor, where m_j "
-             "compares each unit's mean over the examples (axis 0)", AXIS),
-    "example total": (lambda e: e.terms.sum(axis=1, keepdims=True) > e.floor,
-                      "compares each example's total KL, sum_j KL_bj, with the floor, where each "
-                      "unit's KLbar_j is compared", SUM_FIRST),
-    "batch total": (lambda e: e.terms.sum(axis=1).mean() > e.floor,
-                    "compares the batch's total KL with the floor, where each unit's KLbar_j is "
-                    "compared", SUM_FIRST),
-    "bits": (lambda e: e.means > e.floor * LN2,
-             "uses the floor lambda ln 2 (lambda read as bits, turned into nats) where lambda "
-             "nats belongs", BITS),
-    "bits the other way": (lambda e: e.means > e.floor / LN2,
-                           "uses the floor lambda / ln 2 where lambda nats belongs", BITS),
-}
+AXIS_ERROR = ("Follow the shapes: KL_bj is (B, L); m_j, its mean over the examples (axis 0) "
+              "compared with the floor, is (L,), and broadcasts along the rows; g is (B,), so "
+              "g[:, None] is (B, 1), which broadcasts along the columns.")
+WRONG_MASKS = [  # (inputs, floor -> a wrong m, broadcastable to (B, L); its floor / lambda;
+    #               what it is; why it is wrong)
+    (lambda e, floor: e.terms > floor, 1.0, "floors each example's KL_bj, element by element, "
+     "where the floor is on each unit's batch mean KLbar_j", PER_EXAMPLE),
+    (lambda e, floor: e.terms.mean(axis=1, keepdims=True) > floor, 1.0,
+     "compares each example's mean over the units (axis 1) with the floor, where m_j compares "
+     "each unit's mean over the examples (axis 0)", AXIS),
+    (lambda e, floor: e.terms.sum(axis=1, keepdims=True) > floor, 1.0,
+     "compares each example's total KL, sum_j KL_bj, with the floor, where each unit's KLbar_j "
+     "is compared", SUM_FIRST),
+    (lambda e, floor: e.means > floor, LN2, "uses the floor lambda ln 2 (lambda read as bits, "
+     "turned into nats) where lambda nats belongs", BITS),
+    (lambda e, floor: e.means > floor, 1 / LN2, "uses the floor lambda / ln 2 where lambda nats "
+     "belongs", BITS),
+]
 
 
 def masked_kl(e, mask, fill):
@@ -107,26 +108,28 @@ def gradients(e, mask, g=None):
 
 
 def mask_mistakes():
-    """Each wrong mask, in the value (its floor too, for the bits) and in both gradients."""
+    """Each wrong mask, with its floor, in the value and in both gradients."""
     found = []
-    for key, (mask, what, why) in WRONG_MASKS.items():
-        fill = {"bits": LN2, "bits the other way": 1 / LN2}.get(key, 1.0)
-        found.append(Mistake("kl", lambda e, mask=mask, fill=fill: masked_kl(
-            e, mask(e), fill * e.floor), why, what))
+    for mask, factor, what, why in WRONG_MASKS:
+        found.append(Mistake("kl", lambda e, mask=mask, factor=factor: masked_kl(
+            e, mask(e, factor * e.floor), factor * e.floor), why, what))
         for i, quantity in enumerate(("grad_mu", "grad_logvar")):
-            found.append(Mistake(quantity, lambda e, mask=mask, i=i: gradients(e, mask(e))[i],
-                                 why, what))
+            found.append(Mistake(quantity, lambda e, mask=mask, factor=factor, i=i: gradients(
+                e, mask(e, factor * e.floor))[i], why, what))
     return found
 
 
-def gradient_mistakes(mask, what, why):
-    """A wrong gradient of the right mask, or of none, in both quantities."""
-    return [Mistake(quantity, lambda e, i=i: mask(e)[i], why, what)
+def gradient_mistakes(wrong, what, why):
+    """The two gradients of `wrong` (inputs -> (dL/dmu, dL/dlogvar)), each as a Mistake."""
+    return [Mistake(quantity, lambda e, i=i: wrong(e)[i], why, what)
             for i, quantity in enumerate(("grad_mu", "grad_logvar"))]
 
 
 MISTAKES = [
     *mask_mistakes(),
+    Mistake("kl", lambda e: np.where(e.means / LN2 > e.floor, e.terms / LN2, e.floor).sum(axis=1),
+            BITS, "is in bits: each KL_bj divided by ln 2, where minivae's KL and its floor are "
+            "in nats"),
     Mistake("kl", lambda e: np.maximum(e.floor, e.terms.sum(axis=1)), SUM_FIRST,
             "is max(lambda, sum_j KL_bj): one floor on each example's total KL, where each unit "
             "has its own"),
@@ -141,7 +144,7 @@ MISTAKES = [
             "That is the batch's objective, sum_j max(lambda, KLbar_j). The op returns each "
             "example's share kl_b, (B,), whose mean over the batch is that number: the loss "
             "averages over the batch afterwards, and the gradient reaches each example through "
-            "its own kl_b."),
+            "its own kl_b.", when=lambda e: len(e.mu) > 1),  # for one example it is kl_b
     *gradient_mistakes(lambda e: gradients(e, True), "is the plain KL's gradient, not masked "
                        "below the floor", NO_MASK),
     *gradient_mistakes(lambda e: gradients(e, ~e.above),
@@ -160,27 +163,33 @@ MISTAKES = [
 ]
 
 
-def with_means(mu, logvar, means):
-    """mu with each unit's column scaled so that its KLbar_j is `means[j]` (each above the part
-    logvar gives alone)."""
-    var_part = kl_terms(np.zeros_like(mu), np.exp(logvar), logvar).mean(axis=0)  # (L,)
-    return mu * np.sqrt(2 * (means - var_part) / (mu**2).mean(axis=0))
+def drawn(rng, shape, means, quiet=()):
+    """(mu, logvar), (B, L), with each unit's KLbar_j equal to means[j]: the first rows are
+    examples near the prior (their mu and logvar scaled by `quiet`), and each unit's column of
+    mu below them is scaled to make up its mean."""
+    mu, logvar = rng.normal(size=shape), rng.uniform(-0.6, 0.4, shape)
+    for b, scale in enumerate(quiet):
+        mu[b], logvar[b] = scale * mu[b], scale * logvar[b]
+    near, rest = slice(0, len(quiet)), slice(len(quiet), None)
+    given = (kl_terms(mu[near], np.exp(logvar[near]), logvar[near]).sum(axis=0)
+             + kl_terms(0.0, np.exp(logvar[rest]), logvar[rest]).sum(axis=0))  # (L,)
+    mu[rest] *= np.sqrt(2 * (shape[0] * np.asarray(means) - given) / (mu[rest] ** 2).sum(axis=0))
+    return mu, logvar
 
 
 def batches():
-    """(mu, logvar, g, floor), each floor at least 0.05 nats from every KLbar_j; then the
-    teacher's cases."""
+    """(mu, logvar, g, floor), each floor at least 0.05 nats from every KLbar_j (the first
+    batch as the module's docstring says); then the teacher's cases."""
     rng = np.random.default_rng(8)
     draws = []
-    for (b, units), means, floor, label in [
-        ((6, 4), [0.3, 0.8, 1.25, 2.5], 1.0, ""),
-        ((1, 5), [0.2, 0.6, 1.4, 0.9, 2.0], 1.1, "for a batch of one example"),
-        ((5, 1), [0.9], 0.5, "for one latent unit"),
-        ((4, 3), [0.4, 0.7, 1.1], 1.5, "for a floor above every unit's KL"),
+    for shape, means, floor, quiet, label in [
+        ((6, 4), [0.15, 0.25, 0.45, 1.3], 0.35, (0.1, 0.4), ""),
+        ((1, 5), [0.2, 0.6, 1.4, 0.9, 2.0], 1.1, (), "for a batch of one example"),
+        ((5, 1), [0.9], 0.5, (), "for one latent unit"),
+        ((4, 3), [0.4, 0.7, 1.1], 1.5, (), "for a floor above every unit's KL"),
     ]:
-        logvar = rng.uniform(-1.0, 0.5, (b, units))
-        mu = with_means(rng.normal(size=(b, units)), logvar, np.array(means))
-        draws.append(Batch({"mu": mu, "logvar": logvar, "g": rng.normal(size=b),
+        mu, logvar = drawn(rng, shape, means, quiet)
+        draws.append(Batch({"mu": mu, "logvar": logvar, "g": rng.normal(size=shape[0]),
                             "floor": floor}, label))
     return draws + [Batch(inputs, label, why_wrong=why, gradcheck=False)
                     for label, why, inputs in teacher_cases("free_bits", CASE)]
@@ -220,11 +229,6 @@ def check_value(free_bits_kl, draws):
             compare(name, [value_quantity(e.mu.shape[1])], got,
                     [minivae_free_bits(e.g, e.mu, e.logvar, e.floor)[0]], MISTAKES, e, batch)
     later.finish()
-
-
-AXIS_ERROR = ("Follow the shapes: KL_bj is (B, L); m_j, its mean over the examples (axis 0) "
-              "compared with the floor, is (L,), and broadcasts along the rows; g is (B,), so "
-              "g[:, None] is (B, 1), which broadcasts along the columns.")
 
 
 def check_gradient(free_bits_backward, draws):

@@ -108,7 +108,7 @@ def test_a_planted_mistake_fails_with_its_message(mistake):
 def test_every_exercise_has_planted_mistakes_and_the_guide_lists_exactly_them():
     listed, exercise = set(), None
     for line in GUIDE.read_text().split("\n"):
-        heading = re.match(r"### Exercise \d: .*\(`(\w+)`", line)
+        heading = re.match(r"### Exercise \d+: .*\(`(\w+)`", line)
         exercise = heading.group(1) if heading else exercise
         row = re.match(r"\|.*\| `([^`]+)` \|$", line)
         if row and exercise:

@@ -51,6 +51,11 @@ BCE = "-(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1)"
 SIGMA = "sigma = np.exp(logvar / 2)"
 TOP = "top = log_w.max(axis=0)"
 DEFAULTS = "lr=1e-3, b1=0.9, b2=0.999, eps=1e-8"
+FLOORED = "np.where(above, kl, floor)"
+RETURN_KL = "return np.where(above, kl, floor).sum(axis=1)"
+MASK = "kl.mean(axis=0) > floor  # (L,): m_j, the units"  # in free_bits_kl
+MASK_AGAIN = "kl.mean(axis=0) > floor  # (L,): m_j, again"  # in free_bits_backward
+PASSED = "g[:, None] * above"
 
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
@@ -161,6 +166,34 @@ MISTAKES = [
             "The prior's log p(z_i) is part of log w_i"),
     planted("iwae", (STABLE, "np.log(np.exp(log_w).mean(axis=1))"),
             "That reduced over axis 1, the examples"),
+    planted("free_bits", (FLOORED, "np.maximum(kl, floor)"),
+            "floors each example's KL_bj, element by element"),
+    planted("free_bits", (RETURN_KL, "return np.maximum(floor, kl.sum(axis=1))"),
+            "is max(lambda, sum_j KL_bj)"),
+    planted("free_bits", (MASK_AGAIN, "kl.sum(axis=1, keepdims=True) > floor  # (L,): m_j, again"),
+            "compares each example's total KL, sum_j KL_bj, with the floor"),
+    planted("free_bits", (PASSED, "g[:, None]"), "is the plain KL's gradient, not masked"),
+    planted("free_bits", (MASK, "kl.mean(axis=0) > floor * np.log(2)  # (L,): m_j, the units"),
+            (FLOORED, "np.where(above, kl, floor * np.log(2))"),
+            "uses the floor lambda ln 2 (lambda read as bits, turned into nats)"),
+    planted("free_bits", (MASK_AGAIN, "kl.mean(axis=0) > floor / np.log(2)  # (L,): m_j, again"),
+            "uses the floor lambda / ln 2 where lambda nats belongs"),
+    planted("free_bits", ("kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)  # (B, L): KL_bj\n",
+                          "kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar) / np.log(2)\n"),
+            "is in bits: each KL_bj divided by ln 2"),
+    planted("free_bits", (MASK, "kl.mean(axis=1, keepdims=True) > floor  # (L,): m_j, the units"),
+            "compares each example's mean over the units (axis 1)"),
+    planted("free_bits", (MASK_AGAIN, "kl.mean(axis=1) > floor  # (L,): m_j, again"),
+            "m_j, its mean over the examples (axis 0) compared with the floor, is (L,)"),
+    planted("free_bits", (PASSED, "g[:, None] * ~above"),
+            "lets the gradient through from the units below the floor"),
+    planted("free_bits", (PASSED, "g[:, None] * above / len(g)"),
+            "is the right gradient divided by B"),
+    planted("free_bits", ("g = " + PASSED, "g = above"), "is the gradient without g"),
+    planted("free_bits", (FLOORED, "np.where(above, kl, 0)"),
+            "counts 0 for a unit below the floor, where it counts lambda"),
+    planted("free_bits", (RETURN_KL, "return np.maximum(floor, kl.mean(axis=0)).sum()"),
+            "That is the batch's objective"),
 ] + of_kind(  # inputs the ordinary batches never try
     "input",
     planted("kl", (KL + ")", KL + ").squeeze()"), "for a batch of one example"),
@@ -180,10 +213,13 @@ MISTAKES = [
             "steps 3 to 10 of this run were right"),
     planted("adam", ("m_hat = m / (1 - b1**t)", "m_hat = m / (1 - b1**t) if t < 20 else m"),
             "steps 3 to 19 of this run were right"),
+    planted("free_bits", (RETURN_KL, RETURN_KL + ".squeeze()"), "for a batch of one example"),
 ) + of_kind(
     "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
     planted("reparameterize", (SIGMA, SIGMA + ".astype(np.float32)"), "significant digits only"),
+    planted("free_bits", (RETURN_KL, RETURN_KL + ".astype(np.float32)"),
+            "is float32, not float64"),
 ) + of_kind(  # messages that must be true: about the parameters, not the shapes
     "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
@@ -192,10 +228,15 @@ MISTAKES = [
             "its parameters are named (theta, g, m, v, t, lr, beta1, b2, eps)"),
     planted("linear", ("def linear_backward(g, x, weight)", "def linear_backward(x, weight, g)"),
             "takes the template's parameters in another order"),
+    planted("free_bits", ("def free_bits_backward(g, mu, logvar, floor)",
+                          "def free_bits_backward(mu, logvar, floor, g)"),
+            "takes the template's parameters in another order"),
 ) + of_kind(
     "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
             "changes its argument m in place"),
+    planted("free_bits", ("return g * mu, ", "mu *= above\n    return g * mu, "),
+            "changes its argument mu in place"),
 ) + of_kind(  # "wrong at N of M elements" no more: the term that is wrong
     "term",
     planted("adam", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat)"), "leaves out the term eps"),
@@ -219,5 +260,8 @@ MISTAKES = [
                        "    bt = Tensor(grad_bias * 0, requires_grad=True)\n"
                        "    ops.linear(xt, wt, bt).backward(g)\n"
                        "    return xt.grad, wt.grad, bt.grad"),
+            "runs minivae's own code (minivae.", status="flagged"),
+    planted("free_bits", (RETURN_KL, "from minivae import ops\n"
+                          "    return ops.free_bits_kl(mu, logvar, floor).data"),
             "runs minivae's own code (minivae.", status="flagged"),
 )
