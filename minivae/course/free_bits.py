@@ -31,9 +31,9 @@ import numpy as np
 from minivae import ops
 from minivae.course.cases import Case, teacher_cases
 from minivae.course.compare import Batch, Mistake, Quantity, RoundingLater, compare
-from minivae.course.kl import combined
+from minivae.course.kl import both
 from minivae.course.plugged import gradcheck_all, with_backward
-from minivae.course.verdict import Finding, Template, call, checked, unpack
+from minivae.course.verdict import Template, call, checked, unpack
 from minivae.engine.tensor import Tensor
 from minivae.ops.vae import kl_terms
 
@@ -265,18 +265,8 @@ def check_free_bits(free_bits_kl, free_bits_backward):
     """Check free_bits_kl(mu, logvar, floor) -> kl (B,) and free_bits_backward(g, mu, logvar,
     floor) -> (grad_mu, grad_logvar)."""
     draws = batches()
-    findings, worst = {}, None
-    try:
-        check_value(free_bits_kl, draws)
-    except Finding as finding:
-        findings[free_bits_kl.name] = finding
-    try:
-        worst = check_gradient(free_bits_backward, draws)
-    except Finding as finding:
-        findings[free_bits_backward.name] = finding
-    names = [free_bits_kl.name, free_bits_backward.name]
-    if not findings:
-        return (f"{names[0]} and {names[1]} agree with minivae's ops.free_bits_kl and its "
-                f"backward pass on {len(draws)} batches", "gradcheck finds your gradients "
-                f"equal to central differences of the free-bits KL (largest error {worst:.1e}).")
-    raise combined(findings, names)
+    worst = both(free_bits_kl, check_value, free_bits_backward, check_gradient, draws)
+    return (f"{free_bits_kl.name} and {free_bits_backward.name} agree with minivae's "
+            f"ops.free_bits_kl and its backward pass on {len(draws)} batches", "gradcheck finds "
+            f"your gradients equal to central differences of the free-bits KL (largest error "
+            f"{worst:.1e}).")

@@ -165,21 +165,27 @@ def check_gradient(kl_gradient, draws):
 def check_kl(kl_closed_form, kl_gradient):
     """Check kl_closed_form(mu, logvar) and kl_gradient(mu, logvar) -> (dmu, dlogvar)."""
     draws = batches()
+    worst = both(kl_closed_form, check_value, kl_gradient, check_gradient, draws)
+    return (f"{kl_closed_form.name} and {kl_gradient.name} agree with minivae's ops.gaussian_kl "
+            f"and its backward pass on {len(draws)} batches", "gradcheck finds your gradient "
+            f"equal to central differences of the KL (largest error {worst:.1e}).")
+
+
+def both(value, check_value, gradient, check_gradient, draws):
+    """Check a function and the one that gives its gradient, each whatever the other's verdict:
+    gradcheck's largest error if both are right, else one Finding for the two (`combined`)."""
     findings, worst = {}, None
     try:
-        check_value(kl_closed_form, draws)
+        check_value(value, draws)
     except Finding as finding:
-        findings[kl_closed_form.name] = finding
+        findings[value.name] = finding
     try:
-        worst = check_gradient(kl_gradient, draws)
+        worst = check_gradient(gradient, draws)
     except Finding as finding:
-        findings[kl_gradient.name] = finding
-    names = [kl_closed_form.name, kl_gradient.name]
-    if not findings:
-        return (f"{names[0]} and {names[1]} agree with minivae's ops.gaussian_kl and its "
-                f"backward pass on {len(draws)} batches", "gradcheck finds your gradient equal "
-                f"to central differences of the KL (largest error {worst:.1e}).")
-    raise combined(findings, names)
+        findings[gradient.name] = finding
+    if findings:
+        raise combined(findings, [value.name, gradient.name])
+    return worst
 
 
 def combined(findings, names):
