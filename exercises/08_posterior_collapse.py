@@ -17,7 +17,7 @@
 #
 # A latent unit $u$ has collapsed when its posterior is the prior for every input,
 # $q(z_u \mid x) = \mathcal{N}(0, 1) = p(z_u)$: its KL is 0, its code says nothing about $x$,
-# and the decoder learns to ignore it. Notebook 7 met such units in every model it trained.
+# and the decoder learns to ignore it. Notebook 7's beta-VAE switched such units off.
 # This notebook asks why a unit collapses, whether that is a failure, and what the two usual
 # remedies, KL warm-up and free bits, change. First a model where the cause can be seen, a
 # linear VAE; then the sprites VAE of notebook 7 epoch by epoch; then free bits, which you
@@ -74,13 +74,14 @@ rng = np.random.default_rng(0)
 # directions in a random rotation (exactly: the sample's covariance is made to be that matrix).
 #
 # This model is probabilistic PCA (Tipping and Bishop, 1999), whose maximum-likelihood fit is
-# known in closed form: the columns of $W$ point along the principal directions whose variance
-# exceeds the noise, $\lambda_i > \sigma_x^2$, with lengths $\sqrt{\lambda_i - \sigma_x^2}$,
-# and every other direction gets no column at all: the model explains it as noise. Its
-# posterior $p(z \mid x)$ is Gaussian, with a diagonal covariance when the columns of $W$ are
-# orthogonal, so a VAE's $q(z \mid x)$ can equal it exactly and the ELBO reach $\log p(x)$:
-# the optimum of the linear VAE's ELBO is probabilistic PCA (Lucas et al., 2019, "Don't Blame
-# the ELBO!"). At that optimum a unit $u$ that takes direction $i$ has
+# known in closed form: up to a rotation of the latent space, the columns of $W$ point along
+# the principal directions whose variance exceeds the noise, $\lambda_i > \sigma_x^2$, with
+# lengths $\sqrt{\lambda_i - \sigma_x^2}$, and every other direction gets no column at all:
+# the model explains it as noise. Its posterior $p(z \mid x)$ is Gaussian, with a diagonal
+# covariance when the columns of $W$ are orthogonal, so a VAE's $q(z \mid x)$ can equal it
+# exactly and the ELBO reach $\log p(x)$: the optimum of the linear VAE's ELBO is
+# probabilistic PCA, in the rotation where each unit takes one direction (Lucas et al., 2019,
+# "Don't Blame the ELBO!"). At that optimum a unit $u$ that takes direction $i$ has
 #
 # $$
 # \operatorname{Var}_x(\mu_u) = 1 - \frac{\sigma_x^2}{\lambda_i}, \qquad
@@ -219,9 +220,9 @@ assert alignment > 0.95 and worst_variance < 0.1 and worst_kl < 0.05
 # The trained models use exactly the units the theory says (asserted for each $\sigma_x^2$):
 # at $\sigma_x^2 = 0.71$ three, those of $\lambda = 4, 2, 1$, and the one of $\lambda = 4$ has
 # $\operatorname{Var}_x(\mu_u)$ near $1 - 0.71/4 = 0.82$. Every unit's variance and KL lie on
-# the predictions, within 0.1 and 0.05 nats (asserted), and the active units take the
-# directions of the largest $\lambda_i$ (asserted). At $\sigma_x^2 = 8$, above every
-# $\lambda_i$, all six units collapse.
+# the predictions, within 0.1 (the variance) and 0.05 nats (the KL; both asserted), and the
+# active units take the directions of the largest $\lambda_i$ (asserted). At $\sigma_x^2 = 8$,
+# above every $\lambda_i$, all six units collapse.
 #
 # And the bound is tight: each model's $-\mathrm{ELBO}$ equals the exact $-\log p(x)$ of the
 # maximum-likelihood probabilistic PCA, within 3 standard errors of its one-sample estimate
@@ -235,7 +236,7 @@ assert alignment > 0.95 and worst_variance < 0.1 and worst_kl < 0.05
 #
 # ## Collapse early in training, and KL warm-up
 #
-# Now the sprites VAE of notebook 7, with $L = 16$ latent units, a deep decoder (16-256-256-784)
+# Now a sprites VAE like notebook 7's, with $L = 16$ latent units, a deep decoder (16-256-256-784)
 # and the Bernoulli likelihood, trained for six epochs on 10,000 sprites. Its collapse has a
 # second cause, in the optimization: the KL term pulls every $q(z \mid x)$ towards the prior
 # from the first step, while the reconstruction term rewards a code only once the decoder has
@@ -356,11 +357,13 @@ assert shallow[0, 1] > 4 * first[0, 1] and shallow[0, 2] >= 12  # shallow: in us
 # \overline{\mathrm{KL}}_j = \frac1B \sum_{b=1}^{B} \mathrm{KL}_{bj}.
 # $$
 #
-# Below the floor a unit's term is the constant $\lambda$: nothing pulls its code back to the
-# prior until it carries more than $\lambda$ nats, on average over the batch. The floor is on
-# the batch mean, unit by unit, not on each example, and not on the total. The reported KL and
-# the ELBO stay the true ones; only what training minimizes changes (`TrainConfig.free_bits`,
-# `--free-bits`, `VAE.loss(x, free_bits=...)`).
+# (This $\lambda$, without an index, is the floor, in nats; it has nothing to do with the
+# principal variances $\lambda_i$ of the linear VAE.) Below the floor a unit's term is the
+# constant $\lambda$: nothing pulls its code back to the prior until it carries more than
+# $\lambda$ nats, on average over the batch. The floor is on the batch mean, unit by unit, not
+# on each example, and not on the total. The reported KL and the ELBO stay the true ones; only
+# what training minimizes changes (`TrainConfig.free_bits`, `--free-bits`,
+# `VAE.loss(x, free_bits=...)`).
 #
 # ### Exercise: the free-bits KL and its backward pass
 #
@@ -436,9 +439,9 @@ def reconstruction_without_each_unit(model, x, mu):
         with minivae.no_grad():
             return float(model.decoder.nll(model.decode(z), x).data.mean())
 
-    units = np.arange(mu.shape[1])
+    unit = np.arange(mu.shape[1])  # (L,)
     full = reconstruction(mu)
-    return np.array([reconstruction(np.where(units == u, 0, mu)) - full for u in units])
+    return np.array([reconstruction(np.where(unit == u, 0, mu)) - full for u in unit])
 
 
 units = {}
