@@ -1,6 +1,6 @@
 """minivae.course: the checks of the notebooks' exercises, and the tools to hand them out.
 
-Seven exercises, each a function or a few the learner writes in a notebook, each followed there by
+Ten exercises, each a function or a few the learner writes in a notebook, each followed there by
 a check cell that calls one of these checks with the learner's functions:
 
     notebook 1   check_kl(kl_closed_form, kl_gradient)            the closed-form KL, its gradient
@@ -16,6 +16,8 @@ a check cell that calls one of these checks with the learner's functions:
     notebook 6   check_gaussian_nll(gaussian_nll, gaussian_nll_backward)
                                                                   -log p(x|z) of a Gaussian, its
                                                                   backward pass
+    notebook 8   check_free_bits(free_bits_kl, free_bits_backward)
+                                                                  the free-bits KL, its gradient
 
 A check calls the functions by position, with the template's parameters (`invoke`), on inputs
 it draws (ordinary ones and the edge cases a learner's code meets: one example, one latent
@@ -36,6 +38,7 @@ Nothing in minivae imports this package; it imports from all of it.
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
 from minivae.course.exercises import EXERCISES, Exercise
+from minivae.course.free_bits import check_free_bits
 from minivae.course.gaussian import check_gaussian_nll
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
@@ -53,6 +56,7 @@ __all__ = [
     "check_bernoulli_nll",
     "check_exact_posterior",
     "check_gaussian_nll",
+    "check_free_bits",
     "check_iwae_bound",
     "check_kl",
     "check_linear_backward",

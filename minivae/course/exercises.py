@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from minivae.course.adam import check_adam_step
 from minivae.course.bernoulli import check_bernoulli_nll
+from minivae.course.free_bits import check_free_bits
 from minivae.course.gaussian import check_gaussian_nll
 from minivae.course.iwae import check_iwae_bound
 from minivae.course.kl import check_kl
@@ -54,4 +55,6 @@ EXERCISES = (
     Exercise("iwae", "05", "the importance-weighted bound", check_iwae_bound, points=2),
     Exercise("gaussian", "06", "the Gaussian likelihood and its backward pass",
              check_gaussian_nll, points=2),
+    Exercise("free_bits", "08", "the free-bits KL and its backward pass", check_free_bits,
+             points=2),
 )

@@ -62,6 +62,11 @@ DENSITY = "np.exp(log_joint - log_px[:, None])"
 LSE = "top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1) * dz)"
 ROW_MAX = "top = log_joint.max(axis=1, keepdims=True)"
 PAIR = "return log_px, posterior"
+FLOORED = "np.where(above, kl, floor)"
+RETURN_KL = "return np.where(above, kl, floor).sum(axis=1)"
+MASK = "kl.mean(axis=0) > floor  # (L,): m_j, the units"  # in free_bits_kl
+MASK_AGAIN = "kl.mean(axis=0) > floor  # (L,): m_j, again"  # in free_bits_backward
+PASSED = "g[:, None] * above"
 MISTAKES = [
     planted("kl", (KL, "np.exp(logvar / 2) - 1 - logvar"),
             "uses the standard deviation exp(logvar / 2) where the KL has the variance"),
@@ -245,6 +250,34 @@ MISTAKES = [
     planted("posterior", (".sum(axis=1) * dz)", ".mean(axis=1))"), "The grid is not a sample"),
     planted("posterior", (PAIR, "return posterior, log_px"),
             "returns its results in the wrong order"),
+    planted("free_bits", (FLOORED, "np.maximum(kl, floor)"),
+            "floors each example's KL_bj, element by element"),
+    planted("free_bits", (RETURN_KL, "return np.maximum(floor, kl.sum(axis=1))"),
+            "is max(lambda, sum_j KL_bj)"),
+    planted("free_bits", (MASK_AGAIN, "kl.sum(axis=1, keepdims=True) > floor  # (L,): m_j, again"),
+            "compares each example's total KL, sum_j KL_bj, with the floor"),
+    planted("free_bits", (PASSED, "g[:, None]"), "is the plain KL's gradient, not masked"),
+    planted("free_bits", (MASK, "kl.mean(axis=0) > floor * np.log(2)  # (L,): m_j, the units"),
+            (FLOORED, "np.where(above, kl, floor * np.log(2))"),
+            "uses the floor lambda ln 2 (lambda read as bits, turned into nats)"),
+    planted("free_bits", (MASK_AGAIN, "kl.mean(axis=0) > floor / np.log(2)  # (L,): m_j, again"),
+            "uses the floor lambda / ln 2 where lambda nats belongs"),
+    planted("free_bits", ("kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar)  # (B, L): KL_bj\n",
+                          "kl = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar) / np.log(2)\n"),
+            "is in bits: each KL_bj divided by ln 2"),
+    planted("free_bits", (MASK, "kl.mean(axis=1, keepdims=True) > floor  # (L,): m_j, the units"),
+            "compares each example's mean over the units (axis 1)"),
+    planted("free_bits", (MASK_AGAIN, "kl.mean(axis=1) > floor  # (L,): m_j, again"),
+            "m_j, its mean over the examples (axis 0) compared with the floor, is (L,)"),
+    planted("free_bits", (PASSED, "g[:, None] * ~above"),
+            "lets the gradient through from the units below the floor"),
+    planted("free_bits", (PASSED, "g[:, None] * above / len(g)"),
+            "is the right gradient divided by B"),
+    planted("free_bits", ("g = " + PASSED, "g = above"), "is the gradient without g"),
+    planted("free_bits", (FLOORED, "np.where(above, kl, 0)"),
+            "counts 0 for a unit below the floor, where it counts lambda"),
+    planted("free_bits", (RETURN_KL, "return np.maximum(floor, kl.mean(axis=0)).sum()"),
+            "That is the batch's objective"),
 ] + of_kind(  # inputs the ordinary batches never try
     "input",
     planted("vae", (LOSS, "(recon + kl).mean()"), "leaves beta out (with beta = 0.3"),
@@ -274,6 +307,7 @@ MISTAKES = [
             "c is one number for the whole batch"),
     planted("posterior", (PAIR, "return log_px, posterior.squeeze()"),
             "for a batch of one example"),
+    planted("free_bits", (RETURN_KL, RETURN_KL + ".squeeze()"), "for a batch of one example"),
 ) + of_kind(
     "float32",
     planted("kl", (KL + ")", KL + ").astype(np.float32)"), "is float32, not float64"),
@@ -281,6 +315,8 @@ MISTAKES = [
     planted("vae", (MEAN, MEAN + ".astype(np.float32)"), "sample_prior is float32, not float64"),
     planted("posterior", (JOINT, "return (log_px_z + log_pz).astype(np.float32)"),
             "log_joint_on_grid is float32, not float64"),
+    planted("free_bits", (RETURN_KL, RETURN_KL + ".astype(np.float32)"),
+            "is float32, not float64"),
 ) + of_kind(  # messages that must be true: about the parameters, not the shapes
     "parameters",
     planted("adam", (DEFAULTS, "lr=1e-3, betas=(0.9, 0.999), eps=1e-8"),
@@ -295,12 +331,17 @@ MISTAKES = [
     planted("posterior", ("def evidence_and_posterior(log_joint, z)",
                           "def evidence_and_posterior(z, log_joint)"),
             "so your z receives log_joint"),
+    planted("free_bits", ("def free_bits_backward(g, mu, logvar, floor)",
+                          "def free_bits_backward(mu, logvar, floor, g)"),
+            "takes the template's parameters in another order"),
 ) + of_kind(
     "in place",
     planted("adam", ("m = b1 * m + (1 - b1) * g", "m *= b1\n    m += (1 - b1) * g"),
             "changes its argument m in place"),
     planted("vae", ("return " + MEAN, "eps *= 0.8  # a lower temperature\n        return " + MEAN),
             "sample_prior changes its argument eps in place"),
+    planted("free_bits", ("return g * mu, ", "mu *= above\n    return g * mu, "),
+            "changes its argument mu in place"),
 ) + of_kind(  # "wrong at N of M elements" no more: the term that is wrong
     "term",
     planted("adam", ("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat)"), "leaves out the term eps"),
@@ -338,6 +379,9 @@ MISTAKES = [
                                 "    return (exact_posterior.log_evidence(log_joint, z),\n"
                                 "            np.exp(exact_posterior.log_posterior(log_joint, z)))"),
             "runs minivae's own code (minivae.models.exact_posterior.", status="flagged"),
+    planted("free_bits", (RETURN_KL, "from minivae import ops\n"
+                          "    return ops.free_bits_kl(mu, logvar, floor).data"),
+            "runs minivae's own code (minivae.", status="flagged"),
 )
 
 # Exercise `gaussian` (notebook 6): -log N(x | mean, exp(logvar)) and its backward pass.
@@ -346,7 +390,6 @@ GAUSSIAN_NLL = ("0.5 * (np.log(2 * np.pi) + logvar + (x - mean) ** 2 * np.exp(-l
 GRAD_LOGVAR = "0.5 * g * (1 - (x - mean) ** 2 * inv_var)"
 TO_ONE = ("    if grad_logvar.shape != logvar.shape:  # logvar (1,): shared by the dimensions too\n"
           "        grad_logvar = grad_logvar.sum(keepdims=True)  # (D,) -> (1,)\n")
-
 MISTAKES += [
     planted("gaussian", ("np.log(2 * np.pi) + logvar", "logvar"),
             "leaves out log(2 pi) / 2, the normalizing constant's part"),
