@@ -116,7 +116,7 @@ except minivae.MinivaeError as error:
 # = \mathbb{E}_\epsilon\!\left[f'(z)\, \frac{\partial z}{\partial\, \mathrm{logvar}}\right]
 # $$
 #
-# ### Exercise 3: the reparameterization's backward pass
+# ### Exercise 4: the reparameterization's backward pass
 #
 # As an op, $z = \mu + \sigma \epsilon$ takes `mu`, `logvar` and `eps`, all (B, L), and its
 # backward pass receives $g = \partial \mathcal{L} / \partial z$ of the same shape. Write

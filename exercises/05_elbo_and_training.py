@@ -97,7 +97,7 @@ def show(draw, *arrays, **options):
 # the training objective `recon + beta * kl`, $-\log p(x \mid z) + \beta\, \mathrm{KL}$.
 # With $\beta = 1$ that is exactly $-\mathrm{ELBO}$.
 #
-# ### Exercise 4: the Bernoulli likelihood on logits
+# ### Exercise 5: the Bernoulli likelihood on logits
 #
 # For pixels in $[0, 1]$ the decoder outputs one logit $l_j$ per pixel, any real number, and
 # $p(x_j = 1 \mid z) = \mathrm{sigmoid}(l_j) = 1 / (1 + e^{-l_j})$. The reconstruction term is
@@ -193,7 +193,7 @@ assert abs(terms.recon.data.mean() - 784 * np.log(2)) < 30 and terms.kl.data.mea
 # first step $\hat m / \sqrt{\hat v} = g / |g|$ (up to $\mathrm{eps}$), so every parameter
 # moves by $\mathrm{lr}$, whatever its gradient's size.
 #
-# ### Exercise 5 (optional): Adam's update
+# ### Exercise 6 (optional): Adam's update
 #
 # This exercise is optional: Adam is the tool that trains the VAE, not part of the model, and
 # the update is a definition to transcribe rather than something to derive. Skip it if you
@@ -246,7 +246,7 @@ assert np.allclose(theta.data - start, -0.01 * np.sign(theta.grad), rtol=1e-3)
 # - `model.decode(z)`: the logits $l$ (B, D) of $p(x \mid z)$, for codes `z` (B, L), a Tensor
 #   or an array;
 # - `model.decoder.nll(logits, x)`: $-\log p(x \mid z)$ of each example, summed over its
-#   pixels, (B,): exercise 4;
+#   pixels, (B,): exercise 5;
 # - `model.decoder.mean(logits)`: $\mathbb{E}[x \mid z] = \mathrm{sigmoid}(l)$, the pixels'
 #   probabilities, (B, D);
 # - `ops.reparameterize(mu, logvar, eps)`: $z = \mu + \sigma \epsilon$ (notebook 4);
@@ -257,7 +257,7 @@ assert np.allclose(theta.data - start, -0.01 * np.sign(theta.grad), rtol=1e-3)
 # array); an optimizer, such as `Adam(model.parameters(), lr)` above, has `zero_grad()` and
 # `step()`; `minivae.no_grad()` is a block in which ops record no graph.
 #
-# ### Exercise 6: the VAE's loss, a training step, and new images
+# ### Exercise 7: the VAE's loss, a training step, and new images
 #
 # Write three functions:
 #
@@ -773,7 +773,7 @@ assert min(blur, key=blur.get) == 10.0 and shift_at_10 < 2.0
 # the log of the unnormalized "likelihood" of the last section; on binarized pixels, on a real
 # log-probability.
 #
-# ### Exercise 7: the importance-weighted bound
+# ### Exercise 8: the importance-weighted bound
 #
 # For each example `VAE.log_likelihood` draws $k$ samples $z_i \sim q(z \mid x)$ and computes
 # three log-densities of each: $\log p(x \mid z_i)$ (the decoder), $\log p(z_i)$ (the prior)

@@ -425,7 +425,7 @@ axes.legend()
 plt.show()
 
 # %% [markdown]
-# ## Exercise 2: a dense layer's backward pass
+# ## Exercise 3: a dense layer's backward pass
 #
 # Every MLP in minivae is made of one op: the dense layer $y = x W + b$, with $x$ (B, I) a batch
 # of $B$ inputs of $I$ features each, $W$ (I, O), $b$ (O,) added to every row, and $y$ (B, O).

@@ -404,7 +404,7 @@ image_rows([test_x] + reconstructions + samples,
 # $-\log \mathcal{N}(x_j;\, m_j, e^{s_j})$, and its backward pass needs the derivatives in
 # $m_j$ and in $s_j$.
 #
-# ### Exercise 7: the Gaussian likelihood and its backward pass
+# ### Exercise 9: the Gaussian likelihood and its backward pass
 #
 # Write `gaussian_nll(x, mean, logvar)`, the $-\log p(x \mid z)$ of each example for data `x`
 # and means `mean` of shape (B, D), summed over the $D$ dimensions: shape (B,). Start from the

@@ -356,7 +356,7 @@ assert shallow[0, 1] > 4 * first[0, 1] and shallow[0, 2] >= 12  # shallow: in us
 # what training minimizes changes (`TrainConfig.free_bits`, `--free-bits`,
 # `VAE.loss(x, free_bits=...)`).
 #
-# ### Exercise: the free-bits KL and its backward pass
+# ### Exercise 10: the free-bits KL and its backward pass
 #
 # minivae's ops return one number per example, so that the loss can average over the batch
 # (notebook 5). Write the free-bits term that way: `free_bits_kl(mu, logvar, floor)` returns
